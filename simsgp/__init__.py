@@ -1,0 +1,30 @@
+"""simsgp: a discrete-event simulator of decentralized (gossip) training.
+
+Run a scenario and read its summary:
+
+>>> import simsgp
+>>> result = simsgp.run({"iterations": 5, "cluster": {"nodes": 4}})
+>>> sorted(result.summary)[:3]
+['bytes_sent', 'comm_wait_fraction', 'compute_fraction']
+"""
+
+from simsgp._version import __version__
+from simsgp.engine import run
+from simsgp.errors import GraphError, ScenarioError, SimsgpError, TopologyError
+from simsgp.result import Result
+from simsgp.scenario import Scenario, apply_overrides, from_dict, load, presets
+
+__all__ = [
+    "__version__",
+    "run",
+    "Result",
+    "Scenario",
+    "load",
+    "from_dict",
+    "apply_overrides",
+    "presets",
+    "SimsgpError",
+    "ScenarioError",
+    "TopologyError",
+    "GraphError",
+]

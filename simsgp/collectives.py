@@ -1,0 +1,43 @@
+"""Collective operations as node processes over the network, and their closed forms.
+
+The processes move real flows through :class:`simsgp.network.Network`, so
+contention with other traffic is modelled; the closed forms are the alpha-beta
+costs they must reproduce on an idle star network (DESIGN.md section 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Hashable
+from typing import Any
+
+from simsgp.mailbox import Mailbox, post
+
+__all__ = ["ring_allreduce", "ring_allreduce_time"]
+
+
+def ring_allreduce(
+    network, mailboxes: list[Mailbox], node: int, p: int, nbytes: float, tag: Hashable
+) -> Generator[Any, Any, None]:
+    """Node ``node``'s part of a ring allreduce of ``nbytes`` among nodes ``0..p-1``.
+
+    Reduce-scatter then allgather: ``2 (p - 1)`` steps; in each, every node
+    sends a chunk of ``nbytes / p`` to its successor and waits for the chunk of
+    its predecessor before the next step (Patarasuk and Yuan 2009).
+    Use as ``yield from ring_allreduce(...)`` inside a SimPy process.
+    """
+    successor = (node + 1) % p
+    chunk = nbytes / p
+    for step in range(2 * (p - 1)):
+        post(network, mailboxes, node, successor, (tag, step), None, chunk)
+        yield mailboxes[node].get((tag, step), 1)
+
+
+def ring_allreduce_time(p: int, nbytes: float, bandwidth: float, latency: float) -> float:
+    """Closed-form ring allreduce time: ``2 (p-1) alpha + 2 (p-1) / p * M / B``.
+
+    Examples
+    --------
+    >>> round(ring_allreduce_time(32, 102.2e6, 1.25e9, 0.0), 4)
+    0.1584
+    """
+    return 2 * (p - 1) * latency + 2 * (p - 1) / p * nbytes / bandwidth

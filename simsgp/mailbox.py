@@ -1,0 +1,83 @@
+"""Per-node inboxes: messages are filed under a tag and taken when enough have come.
+
+A tag says which round a message belongs to (an iteration, or an iteration and
+a collective step). A node asks for ``count`` messages of a tag and gets an
+event that succeeds, with them in arrival order, once they are all there;
+messages of later rounds wait in the box until asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any, NamedTuple
+
+import simpy
+
+__all__ = ["Message", "Mailbox", "post"]
+
+
+class Message(NamedTuple):
+    """What one node sends another: who, which round, when, and the payload."""
+
+    src: int
+    dst: int
+    tag: Hashable
+    t_send: float
+    payload: Any
+
+
+class Mailbox:
+    """Inbox of one node.
+
+    Examples
+    --------
+    >>> env = simpy.Environment()
+    >>> box = Mailbox(env)
+    >>> box.put(Message(1, 0, 7, 0.0, "a"))
+    >>> ready = box.get(7, 2)
+    >>> ready.triggered
+    False
+    >>> box.put(Message(2, 0, 7, 0.0, "b"))
+    >>> [m.payload for m in ready.value]
+    ['a', 'b']
+    """
+
+    __slots__ = ("env", "_held", "_waiting")
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self._held: dict[Hashable, list[Message]] = {}
+        self._waiting: dict[Hashable, tuple[int, simpy.Event]] = {}
+
+    def put(self, message: Message) -> None:
+        """File a delivered message; wakes the node if its round is now complete."""
+        held = self._held.setdefault(message.tag, [])
+        held.append(message)
+        waiting = self._waiting.get(message.tag)
+        if waiting is not None and len(held) == waiting[0]:
+            del self._waiting[message.tag]
+            waiting[1].succeed(self._held.pop(message.tag))
+
+    def deliver(self, event: simpy.Event) -> None:
+        """Callback form of :meth:`put` for a network delivery event."""
+        self.put(event.value)
+
+    def get(self, tag: Hashable, count: int) -> simpy.Event:
+        """An event that succeeds with the ``count`` messages of ``tag``."""
+        event = self.env.event()
+        held = self._held.get(tag, ())
+        if len(held) >= count:
+            event.succeed(self._held.pop(tag, []))
+        else:
+            self._waiting[tag] = (count, event)
+        return event
+
+    def pending(self) -> int:
+        """Number of messages filed and not yet taken."""
+        return sum(len(v) for v in self._held.values())
+
+
+def post(network, mailboxes: list[Mailbox], src: int, dst: int, tag: Hashable, payload: Any, nbytes: float) -> None:
+    """Send ``payload`` as a message of ``nbytes`` over ``network``; file it at ``dst`` on arrival."""
+    message = Message(src, dst, tag, network.env.now, payload)
+    network.send(src, dst, nbytes, message).callbacks.append(mailboxes[dst].deliver)

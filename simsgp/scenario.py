@@ -1,0 +1,374 @@
+"""Scenarios: TOML files and plain dicts validated once into frozen dataclasses.
+
+A scenario names the cluster, the physical network, the algorithm with its
+communication graph, the learning task, how long to run and the seed
+(DESIGN.md section 5). Every error names the dotted field, the bad value and
+what is allowed; unknown keys are rejected with the allowed ones listed.
+
+Examples
+--------
+>>> s = from_dict({"cluster": {"nodes": 4}, "algorithm": {"name": "allreduce"}})
+>>> s.cluster.nodes, s.algorithm.name, s.iterations
+(4, 'allreduce', 200)
+>>> apply_overrides(s, ["network.latency=1e-3"]).network.latency
+0.001
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import types
+import typing
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Union
+
+from simsgp.algorithms import ALGORITHMS
+from simsgp.cluster import COMPUTE_MODELS
+from simsgp.errors import ScenarioError
+from simsgp.graphs import GRAPHS
+from simsgp.network import TOPOLOGY_DIR, available_topologies
+from simsgp.tasks import PAYLOADS, TASKS
+
+try:  # Python >= 3.11
+    import tomllib
+except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = [
+    "ComputeConfig",
+    "ClusterConfig",
+    "NetworkConfig",
+    "AlgorithmConfig",
+    "TaskConfig",
+    "Scenario",
+    "from_dict",
+    "to_dict",
+    "load",
+    "loads",
+    "apply_overrides",
+    "presets",
+]
+
+
+def _fail(name: str, value: Any, allowed: str) -> typing.NoReturn:
+    raise ScenarioError(f"{name}={value!r}; expected {allowed}")
+
+
+def _positive(name: str, value: float) -> None:
+    if not (math.isfinite(value) and value > 0):
+        _fail(name, value, "a positive finite number")
+
+
+def _nonnegative(name: str, value: float) -> None:
+    if not (math.isfinite(value) and value >= 0):
+        _fail(name, value, "a finite number >= 0")
+
+
+def _one_of(name: str, value: str, allowed: Iterable[str]) -> None:
+    allowed = sorted(allowed)
+    if value not in allowed:
+        _fail(name, value, f"one of {allowed}")
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    """Compute time per iteration (forward + backward) of a node with multiplier 1."""
+
+    model: str = "constant"
+    mean: float = 0.1
+    cv: float = 0.0
+
+    def __post_init__(self) -> None:
+        _one_of("cluster.compute.model", self.model, COMPUTE_MODELS)
+        _positive("cluster.compute.mean", self.mean)
+        _nonnegative("cluster.compute.cv", self.cv)
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """The worker nodes: how many, how fast, and which are slow."""
+
+    nodes: int = 8
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
+    slow_nodes: dict[int, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.nodes < 2:
+            _fail("cluster.nodes", self.nodes, "an integer >= 2")
+        for node, factor in self.slow_nodes.items():
+            if not 0 <= node < self.nodes:
+                _fail(f"cluster.slow_nodes.{node}", factor, f"a node index in 0..{self.nodes - 1}")
+            _positive(f"cluster.slow_nodes.{node}", factor)
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """The physical network: a topology file, optionally with overridden figures."""
+
+    topology: str = "star-10gbe"
+    bandwidth: float | None = None
+    latency: float | None = None
+    efficiency: float | None = None
+
+    def __post_init__(self) -> None:
+        if not Path(self.topology).suffix == ".toml":
+            _one_of("network.topology", self.topology, available_topologies())
+        elif not Path(self.topology).is_file():
+            _fail("network.topology", self.topology, f"an existing .toml file or one of {available_topologies()}")
+        if self.bandwidth is not None:
+            _positive("network.bandwidth", self.bandwidth)
+        if self.latency is not None:
+            _nonnegative("network.latency", self.latency)
+        if self.efficiency is not None and not 0 < self.efficiency <= 1:
+            _fail("network.efficiency", self.efficiency, "a fraction in (0, 1]")
+
+
+@dataclass(frozen=True)
+class AlgorithmConfig:
+    """The training algorithm, its communication graph and optimiser."""
+
+    name: str = "sgp"
+    graph: str = "dynamic-directed-exponential"
+    peers_per_itr: int = 1
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    nesterov: bool = True
+    collective: str = "ring"
+
+    def __post_init__(self) -> None:
+        _one_of("algorithm.name", self.name, ALGORITHMS)
+        _one_of("algorithm.graph", self.graph, GRAPHS)
+        if self.peers_per_itr < 1:
+            _fail("algorithm.peers_per_itr", self.peers_per_itr, "an integer >= 1")
+        _positive("algorithm.lr", self.lr)
+        if not 0 <= self.momentum < 1:
+            _fail("algorithm.momentum", self.momentum, "a number in [0, 1)")
+        _nonnegative("algorithm.weight_decay", self.weight_decay)
+        _one_of("algorithm.collective", self.collective, ("ring",))
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """The learning problem and the size of the messages the network carries."""
+
+    name: str = "logistic-digits"
+    batch_size: int = 32
+    payload: str | float = "task"
+    dim: int = 10
+    noise: float = 0.0
+    heterogeneity: float = 1.0
+
+    def __post_init__(self) -> None:
+        _one_of("task.name", self.name, TASKS)
+        if self.batch_size < 1:
+            _fail("task.batch_size", self.batch_size, "an integer >= 1")
+        if isinstance(self.payload, str):
+            _one_of("task.payload", self.payload, ["task", *PAYLOADS])
+        else:
+            _positive("task.payload", self.payload)
+        if self.dim < 1:
+            _fail("task.dim", self.dim, "an integer >= 1")
+        _nonnegative("task.noise", self.noise)
+        _nonnegative("task.heterogeneity", self.heterogeneity)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One simulated training run: everything needed to reproduce it bit for bit."""
+
+    seed: int = 0
+    iterations: int | None = 200
+    time_limit: float | None = None
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+
+    def __post_init__(self) -> None:
+        if self.seed < 0:
+            _fail("seed", self.seed, "an integer >= 0")
+        if self.iterations is None and self.time_limit is None:
+            _fail("iterations", None, "a positive integer, or a time_limit in simulated seconds")
+        if self.iterations is not None and self.iterations < 1:
+            _fail("iterations", self.iterations, "an integer >= 1")
+        if self.time_limit is not None:
+            _positive("time_limit", self.time_limit)
+
+
+# --- dict <-> dataclass ---------------------------------------------------------
+
+
+def from_dict(data: Mapping[str, Any]) -> Scenario:
+    """Validate a nested mapping (as parsed from TOML) into a :class:`Scenario`.
+
+    Missing keys take their defaults; unknown keys, wrong types and bad values
+    raise :class:`ScenarioError` naming the dotted field.
+    """
+    if not isinstance(data, Mapping):
+        raise ScenarioError(f"a scenario is a table of keys; got {type(data).__name__}")
+    if "time_limit" in data and "iterations" not in data:
+        data = {**data, "iterations": None}
+    return _build(Scenario, data, "")
+
+
+def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in names:
+            near = difflib.get_close_matches(str(key), names, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise ScenarioError(f"{prefix}{key}: unknown key{hint}; expected one of {sorted(names)}")
+    values = {key: _coerce(hints[key], value, f"{prefix}{key}") for key, value in data.items()}
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, name: str) -> Any:
+    """Check ``value`` against the type ``hint`` of field ``name``; convert int to float."""
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, Mapping):
+            _fail(name, value, f"a table of keys from {[f.name for f in dataclasses.fields(hint)]}")
+        return _build(hint, value, f"{name}.")
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(hint)
+        if value is None and type(None) in options:
+            return None
+        for option in options:
+            if option is not type(None) and _matches(option, value):
+                return _coerce(option, value, name)
+        _fail(name, value, " or ".join(_describe(o) for o in options if o is not type(None)))
+    if origin is dict:
+        key_type, value_type = typing.get_args(hint)
+        if not isinstance(value, Mapping):
+            _fail(name, value, 'a table such as { "3" = 4.0 }')
+        return {_dict_key(key_type, k, name): _coerce(value_type, v, f"{name}.{k}") for k, v in value.items()}
+    if not _matches(hint, value):
+        _fail(name, value, _describe(hint))
+    return float(value) if hint is float else value
+
+
+def _matches(hint: Any, value: Any) -> bool:
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _describe(hint: Any) -> str:
+    return {float: "a number", int: "an integer", bool: "true or false", str: "a string"}.get(hint, str(hint))
+
+
+def _dict_key(key_type: type, key: Any, name: str) -> Any:
+    if key_type is int:
+        try:
+            return int(key)
+        except (TypeError, ValueError):
+            _fail(f"{name}.{key}", key, "a node index as key, such as \"3\"")
+    return key
+
+
+def to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The resolved scenario as plain data (TOML/JSON-ready, every default filled in).
+
+    Examples
+    --------
+    >>> to_dict(Scenario())["cluster"]["compute"]
+    {'model': 'constant', 'mean': 0.1, 'cv': 0.0}
+    """
+    data = dataclasses.asdict(scenario)
+    data["cluster"]["slow_nodes"] = {str(k): v for k, v in scenario.cluster.slow_nodes.items()}
+    return data
+
+
+# --- files, presets and overrides -------------------------------------------------
+
+
+def presets() -> dict[str, str]:
+    """Named scenarios shipped with simsgp, each with its one-line description.
+
+    Examples
+    --------
+    >>> "default" in presets()
+    True
+    """
+    folder = resources.files("simsgp") / "scenarios"
+    return {
+        entry.name.removesuffix(".toml"): _first_comment(entry.read_text())
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".toml")
+    }
+
+
+def _first_comment(text: str) -> str:
+    for line in text.splitlines():
+        if line.startswith("#"):
+            return line.lstrip("# ").strip()
+    return ""
+
+
+def loads(text: str, *, source: str = "<string>") -> Scenario:
+    """Parse and validate scenario TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{source} does not parse as TOML: {exc}") from None
+    return from_dict(data)
+
+
+def load(source: str | Path | None = None) -> Scenario:
+    """Load a preset by name (``"default"`` when ``None``) or a TOML file by path.
+
+    Examples
+    --------
+    >>> load().algorithm.name
+    'sgp'
+    """
+    source = "default" if source is None else source
+    if str(source) in presets():
+        text = (resources.files("simsgp") / "scenarios" / f"{source}.toml").read_text()
+        return loads(text, source=f"preset {source!r}")
+    path = Path(source)
+    if not path.is_file():
+        raise ScenarioError(f"scenario {str(source)!r}: no such file; expected a .toml path or a preset from {sorted(presets())}")
+    return loads(path.read_text(), source=str(path))
+
+
+def apply_overrides(scenario: Scenario, assignments: Iterable[str]) -> Scenario:
+    """Apply ``--set`` style ``dotted.key=value`` assignments (values are TOML literals).
+
+    A value that is not a TOML literal is taken as a plain string, so
+    ``algorithm.name=allreduce`` works without quotes.
+    """
+    data = to_dict(scenario)
+    keys = []
+    for assignment in assignments:
+        key, sep, raw = assignment.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ScenarioError(f"--set {assignment!r}; expected key=value, such as cluster.nodes=16")
+        *parents, leaf = key.split(".")
+        table = data
+        for i, part in enumerate(parents):
+            table = table.setdefault(part, {})
+            if not isinstance(table, dict):
+                raise ScenarioError(f"{'.'.join(parents[: i + 1])} is a value, not a table; cannot set {key}")
+        table[leaf] = _parse_literal(raw.strip())
+        keys.append(key)
+    if "time_limit" in keys and "iterations" not in keys:
+        data["iterations"] = None
+    return from_dict(data)
+
+
+def _parse_literal(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
