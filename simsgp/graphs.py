@@ -327,10 +327,10 @@ def make(name: str, n: int, peers_per_itr: int = 1) -> GraphSchedule:
     >>> s = make("dynamic-directed-exponential", 8)
     >>> s.period, [s.out_peers(t)[0][0] for t in range(s.period)]
     (6, [1, 7, 2, 6, 4, 4])
-    >>> make("ring", 8, peers_per_itr=3)
+    >>> make("ring", 8, peers_per_itr=3)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    simsgp.errors.GraphError: peers_per_itr=3 is out of range for 'ring' with n=8; allowed are 1..2 (its phone-book length)
+    simsgp.errors.GraphError: peers_per_itr=3 is out of range for 'ring' with n=8; allowed are 1..2 (its phone-book ...
     """
     if name not in GRAPHS:
         raise GraphError(f"graph name={name!r} is unknown; allowed are {', '.join(GRAPHS)}")
@@ -507,7 +507,8 @@ def _union_graph(schedule: GraphSchedule) -> nx.DiGraph:
     """All edges ``j -> i`` used during one period."""
     g = nx.DiGraph()
     g.add_nodes_from(range(schedule.n))
-    g.add_edges_from((j, i) for t in range(schedule.period) for j, peers in enumerate(schedule.out_peers(t)) for i in peers)
+    for t in range(schedule.period):
+        g.add_edges_from((j, i) for j, peers in enumerate(schedule.out_peers(t)) for i in peers)
     return g
 
 
@@ -533,17 +534,22 @@ def check_strongly_connected(schedule: GraphSchedule) -> None:
     Examples
     --------
     >>> import networkx as nx
-    >>> check_strongly_connected(from_digraph(nx.DiGraph([(0, 1), (1, 2)])))
+    >>> check_strongly_connected(from_digraph(nx.DiGraph([(0, 1), (1, 2)])))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    simsgp.errors.GraphError: graph 'digraph' with n=3 is not strongly connected over one period (1 iterations): 3 strongly connected components, e.g. [0]
+    simsgp.errors.GraphError: graph 'digraph' with n=3 is not strongly connected over one period ...
     """
     if not union_is_strongly_connected(schedule):
         components = sorted(sorted(c) for c in nx.strongly_connected_components(_union_graph(schedule)))
         raise GraphError(
             f"graph {schedule.name!r} with n={schedule.n} is not strongly connected over one period "
-            f"({schedule.period} iterations): {len(components)} strongly connected components, e.g. {components[0]}"
+            f"({_iterations(schedule.period)}): {len(components)} strongly connected components, e.g. {components[0]}"
         )
+
+
+def _iterations(count: int) -> str:
+    """``"1 iteration"``, ``"6 iterations"``."""
+    return f"{count} iteration{'s' * (count != 1)}"
 
 
 def spectral_gap(schedule: GraphSchedule) -> float:
@@ -635,7 +641,7 @@ def describe(schedule: GraphSchedule, iterations: int | None = None) -> str:
     matrices = [schedule.mixing_matrix(t) for t in range(schedule.period)]
     lines = [
         f"graph: {schedule.name}",
-        f"nodes: {schedule.n}  peers_per_itr: {schedule.peers_per_itr}  period: {schedule.period} iterations",
+        f"nodes: {schedule.n}  peers_per_itr: {schedule.peers_per_itr}  period: {_iterations(schedule.period)}",
     ]
     if schedule.passive:
         lines.append(f"passive nodes (receive before sending): {', '.join(map(str, sorted(schedule.passive)))}")

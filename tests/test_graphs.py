@@ -318,13 +318,14 @@ def test_check_column_stochastic_rejects_nan_and_non_square():
 def test_union_is_strongly_connected_false_for_two_islands():
     s = from_digraph(nx.DiGraph([(0, 1), (1, 0), (2, 3), (3, 2)]))
     assert not union_is_strongly_connected(s)
-    with pytest.raises(GraphError, match=r"'digraph' with n=4 is not strongly connected"):
+    message = r"'digraph' with n=4 is not strongly connected over one period \(1 iteration\): 2 strongly"
+    with pytest.raises(GraphError, match=message):
         check_strongly_connected(s)
     assert spectral_gap(s) == 0.0
 
 
 def test_union_is_strongly_connected_uses_whole_period():
-    """Each phase of DDE n=8, k=1 is a union of cycles; only all 6 together connect 0 and 1 both ways."""
+    """Phase 4 of DDE n=8 (offset 4) alone splits the nodes into pairs; the whole period connects them."""
     s = make(DDE, 8)
     single = GraphSchedule("one-phase", 8, 1, (s.phases[4],))
     assert not union_is_strongly_connected(single)
@@ -387,7 +388,8 @@ def test_from_digraph_drops_self_loops_and_isolated_node_keeps_all():
 
 
 def test_make_rejects_unknown_name_listing_allowed():
-    with pytest.raises(GraphError, match=r"'torus' is unknown; allowed are dynamic-directed-exponential, .*ring, complete"):
+    allowed = r"allowed are dynamic-directed-exponential, .*, ring, complete"
+    with pytest.raises(GraphError, match=rf"'torus' is unknown; {allowed}"):
         make("torus", 8)
 
 

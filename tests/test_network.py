@@ -88,6 +88,12 @@ def test_network_latency_paid_once_per_message(env):
     assert times == {0: 0.25, 1: 0.75}
 
 
+def test_network_loopback_is_immediate_and_free(env):
+    net = Network(env, star(2, 100.0, 0.25))
+    times = _deliveries(env, net, [(1.0, 1, 1, 500.0)])
+    assert times == {0: 1.0} and net.bytes_sent.tolist() == [0.0, 0.0]
+
+
 def test_network_same_time_completions_keep_send_order(env):
     net = Network(env, star(3, 100.0, 0.0))
     order = []

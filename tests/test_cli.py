@@ -1,0 +1,57 @@
+"""The command line, run in-process."""
+
+import json
+
+import pytest
+
+from simsgp.cli import main
+
+
+def test_cli_run_prints_readable_summary(capsys):
+    assert main(["run", "--set", "iterations=5", "--set", "cluster.nodes=4"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("sgp on 4 nodes, 5 iterations")
+    for label in ("s per iteration", "final loss", "final accuracy", "time computing", "time communicating"):
+        assert label in out
+
+
+def test_cli_run_json_has_resolved_scenario(capsys, tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('iterations = 3\n[cluster]\nnodes = 3\n[algorithm]\nname = "allreduce"\n')
+    assert main(["run", str(path), "--json", "--set", "seed=4"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["scenario"]["seed"] == 4 and data["scenario"]["algorithm"]["name"] == "allreduce"
+    assert data["summary"]["iterations"] == 3 and data["version"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["run", "--set", "cluster.nodes=1"], "cluster.nodes=1; expected an integer >= 2"),
+        (["run", "--set", "network.bandwidth=-1"], "network.bandwidth=-1.0; expected a positive"),
+        (["run", "missing.toml"], "no such file"),
+        (["run", "--set", "algorithm.nme=sgp"], "did you mean 'name'"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_exit_2(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("simsgp: error: ") and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_run_unparsable_toml(capsys, tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[cluster\n")
+    assert main(["run", str(path)]) == 2
+    assert "does not parse as TOML" in capsys.readouterr().err
+
+
+def test_cli_graphs_prints_schedule_and_gap(capsys):
+    assert main(["graphs", "dynamic-directed-exponential", "--nodes", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "spectral gap" in out.lower() and "column-stochastic" in out.lower()
+
+
+def test_cli_scenarios_lists_presets(capsys):
+    assert main(["scenarios"]) == 0
+    assert capsys.readouterr().out.startswith("default ")
