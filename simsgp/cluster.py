@@ -19,7 +19,7 @@ import numpy as np
 
 __all__ = ["COMPUTE_MODELS", "ComputeTimes", "lognormal_params"]
 
-COMPUTE_MODELS = ("constant", "lognormal")
+COMPUTE_MODELS = ("constant", "lognormal", "trace")
 
 _BLOCK = 1024
 """Durations drawn at once per node (vectorised draws, same values as one by one)."""
@@ -59,7 +59,7 @@ class ComputeTimes:
     Examples
     --------
     >>> ct = ComputeTimes("constant", 0.1, 4, np.random.SeedSequence(0), multipliers={3: 4.0})
-    >>> ct.sample(0), ct.sample(3)
+    >>> ct.duration(0, 0.0), ct.duration(3, 0.0)
     (0.1, 0.4)
     """
 
@@ -86,8 +86,8 @@ class ComputeTimes:
         self._next = [0] * n_nodes
         self._constant = [float(mean * s) for s in self.scale]
 
-    def sample(self, node: int) -> float:
-        """Duration in seconds of ``node``'s next iteration."""
+    def duration(self, node: int, now: float) -> float:
+        """Seconds that ``node``'s next compute phase, starting at ``now``, takes."""
         if self.model == "constant":
             return self._constant[node]
         k = self._next[node]

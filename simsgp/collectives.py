@@ -12,7 +12,10 @@ from typing import Any
 
 from simsgp.mailbox import Mailbox, post
 
-__all__ = ["ring_allreduce", "ring_allreduce_time"]
+__all__ = ["COLLECTIVES", "ring_allreduce", "ring_allreduce_time"]
+
+COLLECTIVES = ("ring", "parallel")
+"""Allreduce implementations: ring (Patarasuk and Yuan 2009) and parallel all-to-all (seed 001)."""
 
 
 def ring_allreduce(

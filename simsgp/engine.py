@@ -94,7 +94,7 @@ def build(scenario: Scenario) -> RunContext:
         env=env,
         scenario=scenario,
         task=task,
-        graph=_graph(scenario) if algorithm.USES_GRAPH else None,
+        graph=_graph(scenario) if algorithm.DEFAULT_GRAPH else None,
         network=Network(env, topology),
         compute=ComputeTimes(
             compute.model, compute.mean, n, compute_seed, cv=compute.cv, multipliers=scenario.cluster.slow_nodes

@@ -29,10 +29,11 @@ from typing import Any, Union
 
 from simsgp.algorithms import ALGORITHMS
 from simsgp.cluster import COMPUTE_MODELS
+from simsgp.collectives import COLLECTIVES
 from simsgp.errors import ScenarioError
 from simsgp.graphs import GRAPHS
 from simsgp.network import TOPOLOGY_DIR, available_topologies
-from simsgp.tasks import PAYLOADS, TASKS
+from simsgp.tasks import PARTITIONS, PAYLOADS, TASKS
 
 try:  # Python >= 3.11
     import tomllib
@@ -41,6 +42,9 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 
 __all__ = [
     "ComputeConfig",
+    "StragglerWindow",
+    "FailureWindow",
+    "TransientConfig",
     "ClusterConfig",
     "NetworkConfig",
     "AlgorithmConfig",
@@ -77,33 +81,91 @@ def _one_of(name: str, value: str, allowed: Iterable[str]) -> None:
 
 @dataclass(frozen=True)
 class ComputeConfig:
-    """Compute time per iteration (forward + backward) of a node with multiplier 1."""
+    """Compute time per iteration (forward + backward) of a node with multiplier 1.
+
+    ``model = "trace"`` replays a measured CSV (``path``): one row per
+    iteration, one column per node, seconds; rows repeat when the run is longer.
+    """
 
     model: str = "constant"
     mean: float = 0.1
     cv: float = 0.0
+    path: str | None = None
 
     def __post_init__(self) -> None:
         _one_of("cluster.compute.model", self.model, COMPUTE_MODELS)
         _positive("cluster.compute.mean", self.mean)
         _nonnegative("cluster.compute.cv", self.cv)
+        if self.model == "trace" and (self.path is None or not Path(self.path).is_file()):
+            _fail("cluster.compute.path", self.path, "an existing CSV file when cluster.compute.model = 'trace'")
+
+
+@dataclass(frozen=True)
+class StragglerWindow:
+    """Node ``node`` computes ``factor`` times slower from ``start`` to ``end`` (simulated seconds)."""
+
+    node: int
+    factor: float
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class FailureWindow:
+    """Node ``node`` is down from ``start`` to ``end`` and then rejoins with its state."""
+
+    node: int
+    start: float
+    end: float
+
+
+@dataclass(frozen=True)
+class TransientConfig:
+    """Each iteration a node is slowed with ``probability`` by a factor uniform in [low, high]."""
+
+    probability: float = 0.0
+    low: float = 2.0
+    high: float = 4.0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.probability <= 1:
+            _fail("cluster.transient.probability", self.probability, "a probability in [0, 1]")
+        if not 1 <= self.low <= self.high:
+            _fail("cluster.transient.low", self.low, f"a factor with 1 <= low <= high (high = {self.high})")
 
 
 @dataclass(frozen=True)
 class ClusterConfig:
-    """The worker nodes: how many, how fast, and which are slow."""
+    """The worker nodes: how many, how fast, which are slow, and when."""
 
     nodes: int = 8
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     slow_nodes: dict[int, float] = field(default_factory=dict)
+    stragglers: tuple[StragglerWindow, ...] = ()
+    transient: TransientConfig = field(default_factory=TransientConfig)
+    failures: tuple[FailureWindow, ...] = ()
 
     def __post_init__(self) -> None:
         if self.nodes < 2:
             _fail("cluster.nodes", self.nodes, "an integer >= 2")
         for node, factor in self.slow_nodes.items():
-            if not 0 <= node < self.nodes:
-                _fail(f"cluster.slow_nodes.{node}", factor, f"a node index in 0..{self.nodes - 1}")
+            self._check_node(f"cluster.slow_nodes.{node}", node, factor)
             _positive(f"cluster.slow_nodes.{node}", factor)
+        for k, window in enumerate(self.stragglers):
+            self._check_window(f"cluster.stragglers[{k}]", window)
+            _positive(f"cluster.stragglers[{k}].factor", window.factor)
+        for k, window in enumerate(self.failures):
+            self._check_window(f"cluster.failures[{k}]", window)
+
+    def _check_node(self, name: str, node: int, value: Any) -> None:
+        if not 0 <= node < self.nodes:
+            _fail(name, value, f"a node index in 0..{self.nodes - 1}")
+
+    def _check_window(self, name: str, window: StragglerWindow | FailureWindow) -> None:
+        self._check_node(f"{name}.node", window.node, window.node)
+        _nonnegative(f"{name}.start", window.start)
+        if not window.end > window.start:
+            _fail(f"{name}.end", window.end, f"a time after start = {window.start}")
 
 
 @dataclass(frozen=True)
@@ -130,27 +192,60 @@ class NetworkConfig:
 
 @dataclass(frozen=True)
 class AlgorithmConfig:
-    """The training algorithm, its communication graph and optimiser."""
+    """The training algorithm, its communication graph and optimiser.
+
+    ``graph`` defaults to the algorithm's own (``dynamic-directed-exponential``
+    for SGP and OSGP, ``dynamic-bipartite-exponential`` for D-PSGD and
+    AD-PSGD). ``tau`` is OSGP's ``synch_freq``; ``servers`` the parameter
+    servers on top of the workers; ``dc_*`` DC-ASGD's compensation;
+    ``local_steps`` Local SGD's H; ``collective``, ``overlap``,
+    ``bucket_bytes`` and ``backward_fraction`` shape allreduce.
+    """
 
     name: str = "sgp"
-    graph: str = "dynamic-directed-exponential"
+    graph: str | None = None
     peers_per_itr: int = 1
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 1e-4
     nesterov: bool = True
+    tau: int = 0
+    servers: int = 1
+    dc_lambda: float = 0.04
+    dc_adaptive: bool = False
+    dc_momentum: float = 0.95
+    local_steps: int = 4
     collective: str = "ring"
+    overlap: bool = False
+    bucket_bytes: float = 25 * 2**20
+    backward_fraction: float = 2 / 3
 
     def __post_init__(self) -> None:
         _one_of("algorithm.name", self.name, ALGORITHMS)
-        _one_of("algorithm.graph", self.graph, GRAPHS)
+        default_graph = ALGORITHMS[self.name].DEFAULT_GRAPH
+        if self.graph is None and default_graph is not None:
+            object.__setattr__(self, "graph", default_graph)
+        if self.graph is not None:
+            _one_of("algorithm.graph", self.graph, GRAPHS)
         if self.peers_per_itr < 1:
             _fail("algorithm.peers_per_itr", self.peers_per_itr, "an integer >= 1")
         _positive("algorithm.lr", self.lr)
         if not 0 <= self.momentum < 1:
             _fail("algorithm.momentum", self.momentum, "a number in [0, 1)")
         _nonnegative("algorithm.weight_decay", self.weight_decay)
-        _one_of("algorithm.collective", self.collective, ("ring",))
+        if self.tau < 0:
+            _fail("algorithm.tau", self.tau, "an integer >= 0")
+        if self.servers < 1:
+            _fail("algorithm.servers", self.servers, "an integer >= 1")
+        _nonnegative("algorithm.dc_lambda", self.dc_lambda)
+        if not 0 <= self.dc_momentum < 1:
+            _fail("algorithm.dc_momentum", self.dc_momentum, "a number in [0, 1)")
+        if self.local_steps < 1:
+            _fail("algorithm.local_steps", self.local_steps, "an integer >= 1")
+        _one_of("algorithm.collective", self.collective, COLLECTIVES)
+        _positive("algorithm.bucket_bytes", self.bucket_bytes)
+        if not 0 < self.backward_fraction <= 1:
+            _fail("algorithm.backward_fraction", self.backward_fraction, "a fraction in (0, 1]")
 
 
 @dataclass(frozen=True)
@@ -163,9 +258,16 @@ class TaskConfig:
     dim: int = 10
     noise: float = 0.0
     heterogeneity: float = 1.0
+    hidden: int = 32
+    partition: str = "iid"
+    dirichlet_alpha: float = 0.5
 
     def __post_init__(self) -> None:
         _one_of("task.name", self.name, TASKS)
+        _one_of("task.partition", self.partition, PARTITIONS)
+        _positive("task.dirichlet_alpha", self.dirichlet_alpha)
+        if self.hidden < 1:
+            _fail("task.hidden", self.hidden, "an integer >= 1")
         if self.batch_size < 1:
             _fail("task.batch_size", self.batch_size, "an integer >= 1")
         if isinstance(self.payload, str):
@@ -180,11 +282,17 @@ class TaskConfig:
 
 @dataclass(frozen=True)
 class Scenario:
-    """One simulated training run: everything needed to reproduce it bit for bit."""
+    """One simulated training run: everything needed to reproduce it bit for bit.
+
+    ``eval_every``: evaluate every node's model on the full data each time all
+    nodes have finished a multiple of this many iterations (0: never; default:
+    about 20 points over the run).
+    """
 
     seed: int = 0
     iterations: int | None = 200
     time_limit: float | None = None
+    eval_every: int | None = None
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
@@ -199,6 +307,10 @@ class Scenario:
             _fail("iterations", self.iterations, "an integer >= 1")
         if self.time_limit is not None:
             _positive("time_limit", self.time_limit)
+        if self.eval_every is None:
+            object.__setattr__(self, "eval_every", max(1, (self.iterations or 200) // 20))
+        if self.eval_every < 0:
+            _fail("eval_every", self.eval_every, "an integer >= 0 (0 turns evaluation off)")
 
 
 # --- dict <-> dataclass ---------------------------------------------------------
@@ -244,6 +356,11 @@ def _coerce(hint: Any, value: Any, name: str) -> Any:
             if option is not type(None) and _matches(option, value):
                 return _coerce(option, value, name)
         _fail(name, value, " or ".join(_describe(o) for o in options if o is not type(None)))
+    if origin is tuple:
+        item_type = typing.get_args(hint)[0]
+        if not isinstance(value, (list, tuple)):
+            _fail(name, value, "an array of tables, such as [{ node = 3, ... }]")
+        return tuple(_coerce(item_type, item, f"{name}[{k}]") for k, item in enumerate(value))
     if origin is dict:
         key_type, value_type = typing.get_args(hint)
         if not isinstance(value, Mapping):

@@ -29,6 +29,7 @@ from sklearn.datasets import load_digits
 from simsgp.errors import ScenarioError
 
 __all__ = [
+    "PARTITIONS",
     "PAYLOADS",
     "TASKS",
     "LogisticDigitsTask",
@@ -55,6 +56,8 @@ PAYLOADS: dict[str, int] = {
 }
 
 TASKS: tuple[str, ...] = ("quadratic", "logistic-digits")
+
+PARTITIONS: tuple[str, ...] = ("iid", "dirichlet")
 
 #: Bytes per parameter of a task's own parameters, as the simulator holds them.
 _TASK_DTYPE_BYTES = np.dtype(np.float64).itemsize

@@ -1,7 +1,8 @@
 """Training algorithms, one module each.
 
-Every module provides ``USES_GRAPH`` (whether it needs a communication graph)
-and ``start(ctx)``, which starts its SimPy processes on a
+Every module provides ``DEFAULT_GRAPH`` (the communication graph it uses
+unless the scenario names another; ``None`` for algorithms without one) and
+``start(ctx)``, which starts its SimPy processes on a
 :class:`simsgp.engine.RunContext`. Processes only schedule; the math they call
 lives in pure functions (:mod:`simsgp.pushsum`, :mod:`simsgp.optim`, the task).
 """

@@ -18,9 +18,9 @@ from simsgp.optim import sgd_update
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["USES_GRAPH", "start"]
+__all__ = ["DEFAULT_GRAPH", "start"]
 
-USES_GRAPH = False
+DEFAULT_GRAPH = None
 
 
 class _GradientAverage:
@@ -55,7 +55,7 @@ def _node(ctx: RunContext, i: int, average: _GradientAverage) -> Generator[Any, 
     for t in range(ctx.max_iterations):
         start = env.now
         batch = task.sample_batch(i, rng)
-        yield env.timeout(ctx.compute.sample(i))
+        yield env.timeout(ctx.compute.duration(i, env.now))
         compute_end = env.now
         loss, average.grads[i] = task.grad(i, ctx.x[i], batch)
         yield from ring_allreduce(ctx.network, ctx.mailboxes, i, ctx.n, ctx.nbytes, t)

@@ -23,9 +23,9 @@ from simsgp.pushsum import debias, receive, share
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["USES_GRAPH", "start"]
+__all__ = ["DEFAULT_GRAPH", "start"]
 
-USES_GRAPH = True
+DEFAULT_GRAPH = "dynamic-directed-exponential"
 
 
 def start(ctx: RunContext) -> None:
@@ -40,7 +40,7 @@ def _node(ctx: RunContext, i: int) -> Generator[Any, Any, None]:
     for t in range(ctx.max_iterations):
         start = env.now
         batch = task.sample_batch(i, rng)
-        yield env.timeout(ctx.compute.sample(i))
+        yield env.timeout(ctx.compute.duration(i, env.now))
         compute_end = env.now
         loss, grad = task.grad(i, debias(ctx.x[i], ctx.w[i]), batch)
         x, ctx.momentum[i] = sgd_update(ctx.x[i], grad, ctx.momentum[i], ctx.sgd)
