@@ -66,7 +66,7 @@ def test_scenario_rejects_unknown_top_level_key():
         ({"task": {"name": "imagenet"}}, r"task.name='imagenet'; expected one of"),
         ({"task": {"payload": "resnet1000"}}, r"task.payload='resnet1000'; expected one of \[.*'resnet50'"),
         ({"task": {"payload": -5}}, r"task.payload=-5.0; expected a positive"),
-        ({"cluster": {"compute": {"model": "gamma"}}}, r"cluster.compute.model='gamma'; expected one of \['constant', 'lognormal'\]"),
+        ({"cluster": {"compute": {"model": "gamma"}}}, r"cluster.compute.model='gamma'; expected one of \['constant', 'lognormal', 'trace'\]"),
         ({"cluster": {"compute": 0.1}}, r"cluster.compute=0.1; expected a table of keys"),
         ({"cluster": {"slow_nodes": {"9": 4.0}}}, r"cluster.slow_nodes.9=4.0; expected a node index in 0..7"),
         ({"cluster": {"slow_nodes": {"x": 4.0}}}, r"cluster.slow_nodes.x='x'; expected a node index"),
