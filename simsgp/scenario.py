@@ -398,7 +398,7 @@ def to_dict(scenario: Scenario) -> dict[str, Any]:
     Examples
     --------
     >>> to_dict(Scenario())["cluster"]["compute"]
-    {'model': 'constant', 'mean': 0.1, 'cv': 0.0}
+    {'model': 'constant', 'mean': 0.1, 'cv': 0.0, 'path': None}
     """
     data = dataclasses.asdict(scenario)
     data["cluster"]["slow_nodes"] = {str(k): v for k, v in scenario.cluster.slow_nodes.items()}
