@@ -12,7 +12,15 @@ from typing import Any
 
 from simsgp.mailbox import Mailbox, post
 
-__all__ = ["COLLECTIVES", "ring_allreduce", "ring_allreduce_time"]
+__all__ = [
+    "COLLECTIVES",
+    "allreduce",
+    "ring_allreduce",
+    "parallel_allreduce",
+    "ring_allreduce_time",
+    "parallel_allreduce_time",
+    "bucket_sizes",
+]
 
 COLLECTIVES = ("ring", "parallel")
 """Allreduce implementations: ring (Patarasuk and Yuan 2009) and parallel all-to-all (seed 001)."""
@@ -35,6 +43,40 @@ def ring_allreduce(
         yield mailboxes[node].get((tag, step), 1)
 
 
+def parallel_allreduce(
+    network, mailboxes: list[Mailbox], node: int, p: int, nbytes: float, tag: Hashable
+) -> Generator[Any, Any, None]:
+    """Node ``node``'s part of a parallel (all-to-all) allreduce: send ``nbytes`` to every other node.
+
+    Every node then reduces locally (seed 001's "parallel allreduce"); one round,
+    ``p - 1`` flows out of and into every NIC.
+    """
+    for peer in range(p):
+        if peer != node:
+            post(network, mailboxes, node, peer, tag, None, nbytes)
+    yield mailboxes[node].get(tag, p - 1)
+
+
+def allreduce(
+    kind: str, network, mailboxes: list[Mailbox], node: int, p: int, nbytes: float, tag: Hashable
+) -> Generator[Any, Any, None]:
+    """Dispatch to the collective named ``kind`` (one of :data:`COLLECTIVES`)."""
+    collective = ring_allreduce if kind == "ring" else parallel_allreduce
+    return collective(network, mailboxes, node, p, nbytes, tag)
+
+
+def bucket_sizes(nbytes: float, bucket_bytes: float) -> list[float]:
+    """Split ``nbytes`` of gradient into buckets of ``bucket_bytes`` (the last one smaller).
+
+    Examples
+    --------
+    >>> bucket_sizes(60.0, 25.0)
+    [25.0, 25.0, 10.0]
+    """
+    full, rest = divmod(nbytes, bucket_bytes)
+    return [bucket_bytes] * int(full) + ([rest] if rest > 0 else [])
+
+
 def ring_allreduce_time(p: int, nbytes: float, bandwidth: float, latency: float) -> float:
     """Closed-form ring allreduce time: ``2 (p-1) alpha + 2 (p-1) / p * M / B``.
 
@@ -44,3 +86,14 @@ def ring_allreduce_time(p: int, nbytes: float, bandwidth: float, latency: float)
     0.1584
     """
     return 2 * (p - 1) * latency + 2 * (p - 1) / p * nbytes / bandwidth
+
+
+def parallel_allreduce_time(p: int, nbytes: float, bandwidth: float, latency: float) -> float:
+    """Closed-form parallel allreduce time: ``alpha + (p - 1) M / B``.
+
+    Examples
+    --------
+    >>> parallel_allreduce_time(4, 1.25e9, 1.25e9, 0.5)
+    3.5
+    """
+    return latency + (p - 1) * nbytes / bandwidth

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from simsgp.algorithms import ALGORITHMS
 from simsgp.cluster import ComputeTimes
 from simsgp.errors import GraphError, SimsgpError, ScenarioError, TopologyError
 from simsgp.mailbox import Mailbox
-from simsgp.metrics import summarize
+from simsgp.metrics import evaluate, summarize
 from simsgp.network import Network, load_topology
 from simsgp.optim import SGDConfig
 from simsgp.pushsum import debias
@@ -58,11 +58,30 @@ class RunContext:
     sgd: SGDConfig
     nbytes: float
     max_iterations: int
+    evaluations: list[tuple[float, ...]] = field(default_factory=list)
+    _bytes_logged: dict[int, float] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
         """Number of worker nodes."""
         return len(self.w)
+
+    def log(self, node: int, t: int, **values: float) -> None:
+        """Record iteration ``t`` of ``node`` (see :meth:`Records.log`); evaluate when due.
+
+        ``bytes_sent`` is what the node's host put on the network since its
+        previous record.
+
+        When every node has finished an iteration that is a multiple of
+        ``scenario.eval_every``, every node's current model is evaluated on
+        the full data (a probe from outside the model: it changes nothing).
+        """
+        sent = float(self.network.bytes_sent[node])
+        values["bytes_sent"] = sent - self._bytes_logged.get(node, 0.0)
+        self._bytes_logged[node] = sent
+        every = self.scenario.eval_every
+        if self.records.log(node, t, **values) and every and (t + 1) % every == 0:
+            self.evaluations.append(evaluate(t + 1, self.env.now, debias(self.x, self.w), self.w, self.task))
 
 
 def build(scenario: Scenario) -> RunContext:
@@ -78,6 +97,9 @@ def build(scenario: Scenario) -> RunContext:
         dim=task_cfg.dim,
         noise=task_cfg.noise,
         heterogeneity=task_cfg.heterogeneity,
+        hidden=task_cfg.hidden,
+        partition=task_cfg.partition,
+        dirichlet_alpha=task_cfg.dirichlet_alpha,
     )
     x0 = task.init_params(np.random.default_rng(init_seed))
     algorithm = ALGORITHMS[scenario.algorithm.name]
@@ -85,10 +107,11 @@ def build(scenario: Scenario) -> RunContext:
     net_cfg = scenario.network
     overrides = {"bandwidth": net_cfg.bandwidth, "latency": net_cfg.latency, "efficiency": net_cfg.efficiency}
     try:
-        topology = load_topology(net_cfg.topology, n, overrides=overrides)
+        topology = load_topology(net_cfg.topology, n + (scenario.algorithm.servers if algorithm.HAS_SERVERS else 0), overrides=overrides)
     except TopologyError as exc:
         raise ScenarioError(f"network: {exc}") from None
-    compute = scenario.cluster.compute
+    cluster = scenario.cluster
+    compute = cluster.compute
     iterations = scenario.iterations if scenario.iterations is not None else sys.maxsize
     return RunContext(
         env=env,
@@ -97,10 +120,21 @@ def build(scenario: Scenario) -> RunContext:
         graph=_graph(scenario) if algorithm.DEFAULT_GRAPH else None,
         network=Network(env, topology),
         compute=ComputeTimes(
-            compute.model, compute.mean, n, compute_seed, cv=compute.cv, multipliers=scenario.cluster.slow_nodes
+            compute.model,
+            compute.mean,
+            n,
+            compute_seed,
+            cv=compute.cv,
+            multipliers=cluster.slow_nodes,
+            trace_path=compute.path,
+            transient_probability=cluster.transient.probability,
+            transient_low=cluster.transient.low,
+            transient_high=cluster.transient.high,
+            stragglers=[(w.node, w.factor, w.start, w.end) for w in cluster.stragglers],
+            failures=[(w.node, w.start, w.end) for w in cluster.failures],
         ),
         batch_rngs=[np.random.default_rng(s) for s in batch_seed.spawn(n)],
-        mailboxes=[Mailbox(env) for _ in range(n)],
+        mailboxes=[Mailbox(env) for _ in range(topology.n_hosts)],
         records=Records(n, scenario.iterations or 1024),
         x=np.tile(x0, (n, 1)),
         w=np.ones(n),
@@ -124,6 +158,9 @@ def _graph(scenario: Scenario) -> graphs.GraphSchedule:
         graphs.check_strongly_connected(schedule)
         for t in range(schedule.period):
             graphs.check_column_stochastic(schedule.mixing_matrix(t))
+        algorithm_check = getattr(ALGORITHMS[cfg.name], "check_graph", None)
+        if algorithm_check is not None:
+            algorithm_check(schedule)
     except GraphError as exc:
         raise ScenarioError(f"algorithm.graph={cfg.graph!r} with algorithm.peers_per_itr={cfg.peers_per_itr}: {exc}") from None
     return schedule
@@ -162,9 +199,10 @@ def run(scenario: Scenario | Mapping[str, Any] | str | Path | None = None) -> Re
                 f"iteration {scenario.iterations}: a message they wait for was never sent"
             )
     records = ctx.records.arrays()
-    summary = summarize(records, debias(ctx.x, ctx.w), ctx.w, ctx.task)
+    summary = summarize(records, debias(ctx.x, ctx.w), ctx.w, ctx.task, ctx.network)
+    summary["down_time"] = [ctx.compute.down_time(i, 0.0, ctx.env.now) for i in range(ctx.n)]
     summary["events"] = _events_processed(ctx.env)
-    return Result.from_run(scenario, records, ctx.x, ctx.w, summary)
+    return Result.from_run(scenario, records, ctx.evaluations, ctx.x, ctx.w, summary)
 
 
 def _events_processed(env: simpy.Environment) -> int:

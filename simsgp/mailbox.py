@@ -72,12 +72,19 @@ class Mailbox:
             self._waiting[tag] = (count, event)
         return event
 
-    def pending(self) -> int:
-        """Number of messages filed and not yet taken."""
-        return sum(len(v) for v in self._held.values())
+    def held(self) -> list[Message]:
+        """Messages filed and not yet taken, by tag then arrival."""
+        return [m for messages in self._held.values() for m in messages]
 
 
-def post(network, mailboxes: list[Mailbox], src: int, dst: int, tag: Hashable, payload: Any, nbytes: float) -> None:
-    """Send ``payload`` as a message of ``nbytes`` over ``network``; file it at ``dst`` on arrival."""
+def post(
+    network, mailboxes: list[Mailbox], src: int, dst: int, tag: Hashable, payload: Any, nbytes: float
+) -> simpy.Event:
+    """Send ``payload`` as a message of ``nbytes`` over ``network``; file it at ``dst`` on arrival.
+
+    Returns the network's delivery event (the sender may wait on it).
+    """
     message = Message(src, dst, tag, network.env.now, payload)
-    network.send(src, dst, nbytes, message).callbacks.append(mailboxes[dst].deliver)
+    delivered = network.send(src, dst, nbytes, message)
+    delivered.callbacks.append(mailboxes[dst].deliver)
+    return delivered

@@ -1,4 +1,7 @@
-"""Summary metrics of a run, computed from its records and final state."""
+"""Metrics of a run, computed from its records, network counters and final state.
+
+Pure functions: they read arrays and the task, never the clock.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["consensus_distance", "summarize"]
+__all__ = ["EVALUATION_FIELDS", "consensus_distance", "evaluate", "staleness_histogram", "summarize"]
+
+EVALUATION_FIELDS = (
+    "iteration", "sim_time", "loss", "accuracy", "consensus_distance", "weight_min", "weight_max"
+)
+"""Columns of one evaluation point (see :func:`evaluate`)."""
 
 
 def consensus_distance(z: np.ndarray) -> float:
@@ -20,8 +28,39 @@ def consensus_distance(z: np.ndarray) -> float:
     return float(np.linalg.norm(z - z.mean(axis=0), axis=1).mean())
 
 
-def summarize(records: dict[str, np.ndarray], z: np.ndarray, w: np.ndarray, task: Any) -> dict[str, Any]:
-    """The summary of DESIGN.md section 5 plus where time went.
+def evaluate(iteration: int, sim_time: float, z: np.ndarray, w: np.ndarray, task: Any) -> tuple[float, ...]:
+    """One evaluation point, in the order of :data:`EVALUATION_FIELDS`.
+
+    ``loss`` and ``accuracy`` are means over nodes of each node's model on
+    the full training data and the test data (NaN accuracy where the task has
+    none).
+    """
+    accuracy = task.accuracy_many(z)
+    return (
+        float(iteration),
+        float(sim_time),
+        float(np.mean(task.loss_many(z))),
+        np.nan if accuracy is None else float(np.mean(accuracy)),
+        consensus_distance(z),
+        float(w.min()),
+        float(w.max()),
+    )
+
+
+def staleness_histogram(staleness: np.ndarray) -> list[int]:
+    """Counts of each integer staleness value 0, 1, 2, ... (NaN entries skipped).
+
+    Examples
+    --------
+    >>> staleness_histogram(np.array([[1.0, np.nan], [1.0, 3.0]]))
+    [0, 2, 0, 1]
+    """
+    values = staleness[~np.isnan(staleness)].astype(np.int64)
+    return np.bincount(values).tolist() if values.size else []
+
+
+def summarize(records: dict[str, np.ndarray], z: np.ndarray, w: np.ndarray, task: Any, network: Any) -> dict[str, Any]:
+    """The summary of DESIGN.md section 5 plus where time and bytes went.
 
     Parameters
     ----------
@@ -33,6 +72,8 @@ def summarize(records: dict[str, np.ndarray], z: np.ndarray, w: np.ndarray, task
         Final push-sum weights.
     task : Task
         Evaluates loss and accuracy of every node's model.
+    network : Network
+        Its byte and busy-time counters (workers first, then any servers).
 
     Returns
     -------
@@ -41,16 +82,21 @@ def summarize(records: dict[str, np.ndarray], z: np.ndarray, w: np.ndarray, task
         node finished its last iteration), ``sim_time_per_iteration``,
         ``node_time_per_iteration``, ``final_loss`` and ``final_accuracy``
         (means over nodes of each node's model on the full training / test
-        data), ``consensus_distance``, ``compute_fraction`` and
-        ``comm_wait_fraction`` (of all node-seconds), ``bytes_sent`` and the
+        data), ``consensus_distance``; per node the fractions of its time
+        computing, waiting for communication and sending (its uplink busy),
+        bytes sent per host and per link, the staleness histogram and the
         push-sum weight range.
     """
-    end = records["end"]
+    end, start = records["end"], records["start"]
     done = (~np.isnan(end)).sum(axis=0)
     iterations = int(done.min())
     last_end = np.array([end[k - 1, i] if k else 0.0 for i, k in enumerate(done)])
     sim_time = float(last_end.max(initial=0.0))
-    busy = np.nansum(end - records["start"])
+    busy = np.nansum(end - start, axis=0)
+    wait = np.nansum(records["comm_wait"], axis=0)
+    compute = busy - wait
+    n = len(w)
+    topology = network.topology
     accuracy = task.accuracy_many(z)
     return {
         "iterations": iterations,
@@ -60,9 +106,19 @@ def summarize(records: dict[str, np.ndarray], z: np.ndarray, w: np.ndarray, task
         "final_loss": float(np.mean(task.loss_many(z))),
         "final_accuracy": None if accuracy is None else float(np.mean(accuracy)),
         "consensus_distance": consensus_distance(z),
-        "compute_fraction": float(np.nansum(records["compute_end"] - records["start"]) / busy) if busy else None,
-        "comm_wait_fraction": float(np.nansum(records["comm_wait"]) / busy) if busy else None,
-        "bytes_sent": float(np.nansum(records["bytes_sent"])),
+        "compute_fraction": _ratio(compute.sum(), busy.sum()),
+        "comm_wait_fraction": _ratio(wait.sum(), busy.sum()),
+        "node_compute_fraction": [_ratio(c, b) for c, b in zip(compute, busy)],
+        "node_comm_wait_fraction": [_ratio(c, b) for c, b in zip(wait, busy)],
+        "node_send_fraction": [_ratio(network.link_busy[i], last_end[i]) for i in range(n)],
+        "bytes_sent": float(network.bytes_sent.sum()),
+        "node_bytes_sent": network.bytes_sent.tolist(),
+        "link_bytes": dict(zip(topology.link_names, network.link_bytes.tolist())),
+        "staleness_histogram": staleness_histogram(records["staleness"]),
         "weight_min": float(w.min()),
         "weight_max": float(w.max()),
     }
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return float(part / whole) if whole else None

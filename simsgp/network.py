@@ -272,6 +272,10 @@ class Network:
         Bytes each host has put on the network so far.
     link_bytes : numpy.ndarray
         Bytes that have entered each link so far.
+    link_busy : numpy.ndarray
+        Seconds each link has carried at least one flow (up to the last
+        time a flow on it ended); a host's uplink busy time is the time it
+        spent sending.
 
     Examples
     --------
@@ -289,7 +293,9 @@ class Network:
         self.capacity = [float(c) for c in topology.capacity]
         self.bytes_sent = np.zeros(topology.n_hosts)
         self.link_bytes = np.zeros(len(self.capacity))
+        self.link_busy = np.zeros(len(self.capacity))
         self._on_link: list[dict[_Flow, None]] = [{} for _ in self.capacity]
+        self._busy_since = [0.0] * len(self.capacity)
         self._flows_started = 0
 
     def send(self, src: int, dst: int, nbytes: float, value: Any = None) -> simpy.Event:
@@ -323,7 +329,10 @@ class Network:
         self._flows_started += 1
         flow = _Flow(self._flows_started, src, dst, float(nbytes), links, env.now, delivered, value)
         for link in links:
-            self._on_link[link][flow] = None
+            flows = self._on_link[link]
+            if not flows:
+                self._busy_since[link] = env.now
+            flows[flow] = None
         self._reshare(links)
         return delivered
 
@@ -387,7 +396,10 @@ class Network:
         for flow in flows:
             flow.version += 1  # cancels any pending timer
             for link in flow.links:
-                del self._on_link[link][flow]
+                flows = self._on_link[link]
+                del flows[flow]
+                if not flows:
+                    self.link_busy[link] += self.env.now - self._busy_since[link]
                 freed[link] = None
             _succeed_after(self.env, flow.delivered, self.topology.latency(flow.src, flow.dst), flow.value)
         self._reshare(tuple(freed))

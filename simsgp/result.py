@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from simsgp._version import __version__
+from simsgp.metrics import EVALUATION_FIELDS
 from simsgp.pushsum import debias
 from simsgp.scenario import Scenario, to_dict
 
@@ -27,6 +28,10 @@ class Result:
         simsgp version that produced it.
     records : dict of ndarray
         Per-iteration, per-node arrays (see :data:`simsgp.records.FIELDS`).
+    evaluations : dict of ndarray
+        Loss, accuracy and consensus of the node models against iterations and
+        simulated time, one entry per evaluation point (see
+        :data:`simsgp.metrics.EVALUATION_FIELDS`).
     params : ndarray, shape (nodes, d)
         Final de-biased parameters ``z = x / w`` of every node.
     weights : ndarray, shape (nodes,)
@@ -38,20 +43,35 @@ class Result:
     scenario: Scenario
     version: str
     records: dict[str, np.ndarray]
+    evaluations: dict[str, np.ndarray]
     params: np.ndarray
     weights: np.ndarray
     summary: dict[str, Any]
 
     @classmethod
     def from_run(
-        cls, scenario: Scenario, records: dict[str, np.ndarray], x: np.ndarray, w: np.ndarray, summary: dict[str, Any]
+        cls,
+        scenario: Scenario,
+        records: dict[str, np.ndarray],
+        evaluations: list[tuple[float, ...]],
+        x: np.ndarray,
+        w: np.ndarray,
+        summary: dict[str, Any],
     ) -> Result:
         """Assemble a result from a finished run's state."""
-        return cls(scenario, __version__, records, debias(x, w), w.copy(), summary)
+        table = np.array(evaluations, dtype=float).reshape(len(evaluations), len(EVALUATION_FIELDS))
+        columns = {name: table[:, k] for k, name in enumerate(EVALUATION_FIELDS)}
+        return cls(scenario, __version__, records, columns, debias(x, w), w.copy(), summary)
 
     def to_dict(self) -> dict[str, Any]:
-        """``scenario`` (resolved), ``version`` and ``summary`` as plain data."""
-        return {"scenario": to_dict(self.scenario), "version": self.version, "summary": self.summary}
+        """``scenario`` (resolved), ``version``, ``summary`` and ``evaluations`` as plain data (NaN as null)."""
+        evaluations = {k: [None if np.isnan(v) else v for v in col.tolist()] for k, col in self.evaluations.items()}
+        return {
+            "scenario": to_dict(self.scenario),
+            "version": self.version,
+            "summary": self.summary,
+            "evaluations": evaluations,
+        }
 
     def to_json(self, **kwargs: Any) -> str:
         """:meth:`to_dict` as JSON text (``kwargs`` go to :func:`json.dumps`)."""

@@ -5,12 +5,17 @@ global random state. Every random draw (initial parameters, data splits,
 mini-batches, gradient noise) comes from an ``np.random.Generator`` passed in
 by the caller, so a run is reproducible from its seed.
 
-Two tasks share the :class:`Task` interface:
+Three tasks share the :class:`Task` interface:
 
 - :class:`QuadraticTask` (``"quadratic"``): per-node quadratics with a known
   optimum, for checking convergence exactly.
 - :class:`LogisticDigitsTask` (``"logistic-digits"``): softmax regression on
   scikit-learn's bundled 8x8 digits, with a held-out test split.
+- :class:`MLPDigitsTask` (``"mlp-digits"``): a one-hidden-layer ReLU network
+  on the same digits data and shards.
+
+The digits tasks shard their training set IID (:func:`shard_iid`) or with
+label skew (:func:`shard_dirichlet`), one of :data:`PARTITIONS`.
 
 Payload size is separate from the task (see :func:`payload_bytes`): the
 network can carry ResNet-50-sized messages while the math runs a small task.
@@ -19,8 +24,8 @@ network can carry ResNet-50-sized messages while the math runs a small task.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import ClassVar, Protocol, runtime_checkable
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -33,10 +38,12 @@ __all__ = [
     "PAYLOADS",
     "TASKS",
     "LogisticDigitsTask",
+    "MLPDigitsTask",
     "QuadraticTask",
     "Task",
     "make_task",
     "payload_bytes",
+    "shard_dirichlet",
     "shard_iid",
 ]
 
@@ -55,7 +62,7 @@ PAYLOADS: dict[str, int] = {
     "bert-base": 110_000_000,
 }
 
-TASKS: tuple[str, ...] = ("quadratic", "logistic-digits")
+TASKS: tuple[str, ...] = ("quadratic", "logistic-digits", "mlp-digits")
 
 PARTITIONS: tuple[str, ...] = ("iid", "dirichlet")
 
@@ -147,6 +154,85 @@ def shard_iid(n_samples: int, n_nodes: int, rng: np.random.Generator) -> list[In
     True
     """
     return np.array_split(rng.permutation(n_samples), n_nodes)
+
+
+def shard_dirichlet(
+    labels: np.ndarray, n_nodes: int, alpha: float, rng: np.random.Generator
+) -> list[IntArray]:
+    """Split sample indices across nodes with label skew drawn from a Dirichlet.
+
+    For each class in increasing order, that class's indices are shuffled and
+    cut into `n_nodes` consecutive pieces whose proportions are one draw from
+    ``Dirichlet(alpha * ones(n_nodes))`` (piece sizes are the floors of the
+    cumulative proportions times the class size). Node ``i`` gets piece ``i``
+    of every class. Small `alpha` gives each node few classes; large `alpha`
+    approaches an IID split.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        Class label of each sample, shape ``(n_samples,)``; indices
+        ``0 .. n_samples - 1`` are dealt out.
+    n_nodes : int
+        Number of shards; between 1 and ``n_samples``.
+    alpha : float
+        Dirichlet concentration (positive).
+    rng : numpy.random.Generator
+        Source of the shuffles and the proportions (one shuffle then one
+        Dirichlet draw per class).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One int array per node, grouped by class. Together they hold every
+        index exactly once, and none is empty.
+
+    Raises
+    ------
+    ValueError
+        If `n_nodes` is not in ``[1, n_samples]``, or `alpha` is not positive.
+
+    Notes
+    -----
+    The draw can leave nodes empty (likely for small `alpha`). Each empty
+    node, in increasing node order, then takes the last index of the
+    currently largest shard (lowest node on ties); no redraw, so the result
+    is a fixed function of the generator's state. The largest shard always
+    has two or more indices at that point, so no donor is emptied.
+
+    References
+    ----------
+    .. [1] T.-M. H. Hsu, H. Qi and M. Brown, "Measuring the Effects of
+       Non-Identical Data Distribution for Federated Visual Classification",
+       arXiv:1909.06335, 2019, Section 3.
+
+    Examples
+    --------
+    >>> labels = np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2])
+    >>> shards = shard_dirichlet(labels, 3, 0.1, np.random.default_rng(0))
+    >>> [labels[s].tolist() for s in shards]
+    [[2], [0, 0, 0, 1, 1, 1, 2], [0, 1, 2, 2]]
+    >>> sorted(np.concatenate(shards).tolist()) == list(range(12))
+    True
+    """
+    labels = np.asarray(labels)
+    if not 1 <= n_nodes <= len(labels):
+        raise ValueError(f"n_nodes must be in [1, {len(labels)}] (one sample each), got {n_nodes}")
+    if not alpha > 0:
+        raise ValueError(f"alpha must be positive, got {alpha!r}")
+    pieces: list[list[IntArray]] = [[] for _ in range(n_nodes)]
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        share = rng.dirichlet(np.full(n_nodes, float(alpha)))
+        cuts = np.floor(np.cumsum(share)[:-1] * len(members)).astype(int)
+        for node, piece in enumerate(np.split(members, cuts)):
+            pieces[node].append(piece)
+    shards = [np.concatenate(p) for p in pieces]
+    for node in range(n_nodes):
+        if len(shards[node]) == 0:
+            donor = int(np.argmax([len(s) for s in shards]))
+            shards[node], shards[donor] = shards[donor][-1:], shards[donor][:-1]
+    return shards
 
 
 @runtime_checkable
@@ -480,38 +566,26 @@ class QuadraticTask:
         return self.centers.mean(axis=0)
 
 
+_DigitsT = TypeVar("_DigitsT", bound="_DigitsTask")
+
+
 @dataclass(frozen=True, eq=False)
-class LogisticDigitsTask:
-    """Multinomial logistic (softmax) regression on scikit-learn's digits.
+class _DigitsTask:
+    """Data, sharding, mini-batches and evaluation shared by the digits classifiers.
 
-    Features are the 64 pixel intensities divided by 16 (so in [0, 1]) plus a
-    constant bias column, stored once with the bias included. The weight
-    matrix ``W`` of shape ``(65, 10)`` is flattened row-major into the
-    parameter vector (``dim = 650``). The loss is the mean cross-entropy.
+    A subclass is one model. It sets ``name`` and supplies ``dim``,
+    ``init_params`` and two hooks (the only places the models differ):
 
-    Parameters
-    ----------
-    features : numpy.ndarray
-        Training features with bias column, shape ``(n_train, n_features)``.
-    targets : numpy.ndarray
-        One-hot training labels, shape ``(n_train, n_classes)``.
-    test_features : numpy.ndarray
-        Held-out features with bias column, shape ``(n_test, n_features)``.
-    test_labels : numpy.ndarray
-        Held-out integer labels, shape ``(n_test,)``.
-    shards : tuple of numpy.ndarray
-        Node ``i``'s training rows are ``features[shards[i]]``.
-    batch_size : int, default 32
-        Mini-batch size of :meth:`sample_batch`.
+    - ``_logits(a, x)``: logits of the rows `a` under parameters `x`, shape
+      ``(rows, classes)``; for a stack `x` of shape ``(models, dim)`` the
+      same code broadcasts to ``(models, rows, classes)``.
+    - ``_loss_and_grad(x, a, t)``: mean cross-entropy on rows `a` with
+      one-hot targets `t`, and its gradient, shape ``(dim,)``.
 
-    Examples
-    --------
-    >>> task = LogisticDigitsTask.from_rng(4, np.random.default_rng(0))
-    >>> task.dim, task.n_nodes, task.features.shape, task.test_features.shape
-    (650, 4, (1438, 65), (359, 65))
+    Fields are documented on :class:`LogisticDigitsTask`.
     """
 
-    name: ClassVar[str] = "logistic-digits"
+    name: ClassVar[str]
     features: FloatArray
     targets: FloatArray
     test_features: FloatArray
@@ -521,41 +595,57 @@ class LogisticDigitsTask:
 
     @classmethod
     def from_rng(
-        cls,
+        cls: type[_DigitsT],
         n_nodes: int,
         rng: np.random.Generator,
         *,
         batch_size: int = 32,
         test_fraction: float = 0.2,
-    ) -> LogisticDigitsTask:
-        """Load digits, split train/test and shard the training set IID.
+        partition: str = "iid",
+        dirichlet_alpha: float = 0.5,
+    ) -> _DigitsT:
+        """Load digits, split train/test and shard the training set across nodes.
 
         Parameters
         ----------
         n_nodes : int
             Number of nodes; at most the number of training samples.
         rng : numpy.random.Generator
-            Source of the split and of the shards (:func:`shard_iid`).
+            Source of the split and of the shards.
         batch_size : int, default 32
             Mini-batch size.
         test_fraction : float, default 0.2
             Fraction of the 1797 samples held out (rounded to whole samples).
+        partition : {"iid", "dirichlet"}, default "iid"
+            ``"iid"``: :func:`shard_iid`, near-equal random shards.
+            ``"dirichlet"``: :func:`shard_dirichlet` on the training labels,
+            label-skewed shards of unequal size.
+        dirichlet_alpha : float, default 0.5
+            Concentration of the ``"dirichlet"`` partition (smaller: more
+            skewed). Unused by ``"iid"``.
 
         Returns
         -------
-        LogisticDigitsTask
+        LogisticDigitsTask or MLPDigitsTask
+            An instance of the class it is called on.
 
         Raises
         ------
         ScenarioError
-            If some node would get no training sample.
+            If `partition` is unknown or some node would get no training sample.
 
         Examples
         --------
         >>> task = LogisticDigitsTask.from_rng(3, np.random.default_rng(0), test_fraction=0.5)
         >>> [len(s) for s in task.shards], len(task.test_labels)
         ([300, 300, 299], 898)
+        >>> skewed = LogisticDigitsTask.from_rng(
+        ...     3, np.random.default_rng(0), partition="dirichlet", dirichlet_alpha=0.1
+        ... )
+        >>> sum(len(s) for s in skewed.shards)
+        1438
         """
+        _require(partition in PARTITIONS, "task.partition", partition, f"one of {list(PARTITIONS)}")
         images, labels = load_digits(return_X_y=True)
         x = np.hstack([images / 16.0, np.ones((len(images), 1))])
         order = rng.permutation(len(images))
@@ -566,26 +656,19 @@ class LogisticDigitsTask:
                 f"cluster.nodes={n_nodes}; expected at most {len(train)} for"
                 f" task.name={cls.name!r} (every node needs a training sample)"
             )
+        if partition == "iid":
+            shards = shard_iid(len(train), n_nodes, rng)
+        else:
+            shards = shard_dirichlet(labels[train], n_nodes, dirichlet_alpha, rng)
         n_classes = int(labels.max()) + 1
         return cls(
             features=x[train],
             targets=np.eye(n_classes)[labels[train]],
             test_features=x[test],
             test_labels=labels[test],
-            shards=tuple(shard_iid(len(train), n_nodes, rng)),
+            shards=tuple(shards),
             batch_size=batch_size,
         )
-
-    @property
-    def dim(self) -> int:
-        """Number of parameters, ``n_features * n_classes``.
-
-        Examples
-        --------
-        >>> LogisticDigitsTask.from_rng(1, np.random.default_rng(0)).dim
-        650
-        """
-        return self.features.shape[1] * self.targets.shape[1]
 
     @property
     def n_nodes(self) -> int:
@@ -597,31 +680,6 @@ class LogisticDigitsTask:
         5
         """
         return len(self.shards)
-
-    def _weights(self, x: FloatArray) -> FloatArray:
-        return x.reshape(self.features.shape[1], self.targets.shape[1])
-
-    def init_params(self, rng: np.random.Generator) -> FloatArray:
-        """Draw small normal initial parameters (standard deviation 0.01).
-
-        Parameters
-        ----------
-        rng : numpy.random.Generator
-            Source of the draw.
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape ``(dim,)``.
-
-        Examples
-        --------
-        >>> task = LogisticDigitsTask.from_rng(1, np.random.default_rng(0))
-        >>> x = task.init_params(np.random.default_rng(1))
-        >>> x.shape, bool(np.abs(x).max() < 0.1)
-        ((650,), True)
-        """
-        return rng.normal(0.0, 0.01, size=self.dim)
 
     def sample_batch(self, node: int, rng: np.random.Generator) -> IntArray:
         """Draw a mini-batch of positions in `node`'s shard, without replacement.
@@ -676,21 +734,11 @@ class LogisticDigitsTask:
         >>> bool(np.isclose(loss, np.log(10))), g.shape
         (True, (650,))
         """
-        # take() and in-place updates: this runs once per simulated iteration.
+        # take(): this runs once per simulated iteration.
         rows = self.shards[node].take(batch_idx)
-        a = self.features.take(rows, axis=0)
-        t = self.targets.take(rows, axis=0)
-        z = a @ self._weights(x)
-        z -= z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        s = e.sum(axis=1, keepdims=True)
-        # t's rows sum to one, so -sum t * log_softmax(z) = sum log s - sum t * z.
-        loss = (float(np.log(s).sum()) - float(np.vdot(t, z))) / len(rows)
-        e /= s
-        e -= t
-        g = a.T @ e
-        g /= len(rows)
-        return loss, g.ravel()
+        return self._loss_and_grad(
+            x, self.features.take(rows, axis=0), self.targets.take(rows, axis=0)
+        )
 
     def loss(self, x: FloatArray) -> float:
         """Mean cross-entropy over all training data (every node's shard).
@@ -710,10 +758,10 @@ class LogisticDigitsTask:
         >>> bool(np.isclose(task.loss(np.zeros(task.dim)), np.log(10)))
         True
         """
-        return float(_mean_cross_entropy(self.features @ self._weights(x), self.targets))
+        return float(_mean_cross_entropy(self._logits(self.features, x), self.targets))
 
     def loss_many(self, xs: FloatArray) -> FloatArray:
-        """:meth:`loss` of every row of `xs`, with one matrix product.
+        """:meth:`loss` of every row of `xs`, in one broadcast forward pass.
 
         Parameters
         ----------
@@ -731,8 +779,7 @@ class LogisticDigitsTask:
         >>> task.loss_many(np.zeros((3, task.dim))).round(4)
         array([2.3026, 2.3026, 2.3026])
         """
-        logits = _logits_many(self.features, xs, self.targets.shape[1])
-        return _mean_cross_entropy(logits, self.targets[:, None, :])
+        return _mean_cross_entropy(self._logits(self.features, xs), self.targets)
 
     def accuracy(self, x: FloatArray) -> float:
         """Fraction of the held-out test split classified correctly.
@@ -752,11 +799,10 @@ class LogisticDigitsTask:
         >>> 0.0 <= task.accuracy(task.init_params(np.random.default_rng(1))) <= 1.0
         True
         """
-        predicted = np.argmax(self.test_features @ self._weights(x), axis=1)
-        return float(np.mean(predicted == self.test_labels))
+        return float(_accuracy(self._logits(self.test_features, x), self.test_labels))
 
     def accuracy_many(self, xs: FloatArray) -> FloatArray:
-        """:meth:`accuracy` of every row of `xs`, with one matrix product.
+        """:meth:`accuracy` of every row of `xs`, in one broadcast forward pass.
 
         Parameters
         ----------
@@ -774,9 +820,7 @@ class LogisticDigitsTask:
         >>> task.accuracy_many(task.init_params(np.random.default_rng(1))[None, :]).shape
         (1,)
         """
-        logits = _logits_many(self.test_features, xs, self.targets.shape[1])
-        predicted = np.argmax(logits, axis=2)
-        return np.mean(predicted == self.test_labels[:, None], axis=0)
+        return _accuracy(self._logits(self.test_features, xs), self.test_labels)
 
     def optimum(self) -> None:
         """None: no closed-form minimiser (it may not even be finite).
@@ -788,19 +832,271 @@ class LogisticDigitsTask:
         """
 
 
-def _logits_many(features: FloatArray, xs: FloatArray, n_classes: int) -> FloatArray:
-    """Logits of every model in `xs` on every row of `features`, shape (rows, models, classes)."""
-    n_models, n_features = len(xs), features.shape[1]
-    weights = xs.reshape(n_models, n_features, n_classes).transpose(1, 0, 2)
-    logits = features @ weights.reshape(n_features, n_models * n_classes)
-    return logits.reshape(len(features), n_models, n_classes)
+@dataclass(frozen=True, eq=False)
+class LogisticDigitsTask(_DigitsTask):
+    """Multinomial logistic (softmax) regression on scikit-learn's digits.
+
+    Features are the 64 pixel intensities divided by 16 (so in [0, 1]) plus a
+    constant bias column, stored once with the bias included. The weight
+    matrix ``W`` of shape ``(65, 10)`` is flattened row-major into the
+    parameter vector (``dim = 650``). The loss is the mean cross-entropy.
+
+    Parameters
+    ----------
+    features : numpy.ndarray
+        Training features with bias column, shape ``(n_train, n_features)``.
+    targets : numpy.ndarray
+        One-hot training labels, shape ``(n_train, n_classes)``.
+    test_features : numpy.ndarray
+        Held-out features with bias column, shape ``(n_test, n_features)``.
+    test_labels : numpy.ndarray
+        Held-out integer labels, shape ``(n_test,)``.
+    shards : tuple of numpy.ndarray
+        Node ``i``'s training rows are ``features[shards[i]]``.
+    batch_size : int, default 32
+        Mini-batch size of :meth:`sample_batch`.
+
+    See Also
+    --------
+    MLPDigitsTask : the same data and shards under a one-hidden-layer network.
+
+    Examples
+    --------
+    >>> task = LogisticDigitsTask.from_rng(4, np.random.default_rng(0))
+    >>> task.dim, task.n_nodes, task.features.shape, task.test_features.shape
+    (650, 4, (1438, 65), (359, 65))
+    """
+
+    name: ClassVar[str] = "logistic-digits"
+
+    @property
+    def dim(self) -> int:
+        """Number of parameters, ``n_features * n_classes``.
+
+        Examples
+        --------
+        >>> LogisticDigitsTask.from_rng(1, np.random.default_rng(0)).dim
+        650
+        """
+        return self.features.shape[1] * self.targets.shape[1]
+
+    def init_params(self, rng: np.random.Generator) -> FloatArray:
+        """Draw small normal initial parameters (standard deviation 0.01).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of the draw.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(dim,)``.
+
+        Examples
+        --------
+        >>> task = LogisticDigitsTask.from_rng(1, np.random.default_rng(0))
+        >>> x = task.init_params(np.random.default_rng(1))
+        >>> x.shape, bool(np.abs(x).max() < 0.1)
+        ((650,), True)
+        """
+        return rng.normal(0.0, 0.01, size=self.dim)
+
+    def _weights(self, x: FloatArray) -> FloatArray:
+        """``W`` of shape ``(..., n_features, n_classes)``: a view of `x` (``(..., dim)``)."""
+        return x.reshape(*x.shape[:-1], self.features.shape[1], self.targets.shape[1])
+
+    def _logits(self, a: FloatArray, x: FloatArray) -> FloatArray:
+        return a @ self._weights(x)
+
+    def _loss_and_grad(
+        self, x: FloatArray, a: FloatArray, t: FloatArray
+    ) -> tuple[float, FloatArray]:
+        loss, dz = _cross_entropy_and_grad(self._logits(a, x), t)
+        return loss, (a.T @ dz).ravel()
+
+
+@dataclass(frozen=True, eq=False)
+class MLPDigitsTask(_DigitsTask):
+    """One-hidden-layer ReLU network with softmax output on scikit-learn's digits.
+
+    Same data, split and shards as :class:`LogisticDigitsTask` (features
+    include the constant bias column). With ``n = n_features = 65``,
+    ``h = hidden`` and ``k = n_classes = 10`` the model is
+    ``logits = [relu(a @ W1), 1] @ W2``, and the parameter vector is
+
+    - ``x[:n*h]``: ``W1`` of shape ``(n, h)``, row-major; its last row
+      multiplies the bias column, so it holds the hidden biases;
+    - ``x[n*h:]``: ``W2`` of shape ``(h + 1, k)``, row-major; its last row
+      holds the output biases.
+
+    so ``dim = n*h + (h + 1)*k`` (2410 for ``hidden = 32``). The loss is the
+    mean cross-entropy.
+
+    Parameters
+    ----------
+    features, targets, test_features, test_labels, shards, batch_size
+        As for :class:`LogisticDigitsTask`.
+    hidden : int, default 32
+        Width of the hidden layer (positive).
+
+    See Also
+    --------
+    LogisticDigitsTask : the same data and shards under a linear model.
+
+    Examples
+    --------
+    >>> task = MLPDigitsTask.from_rng(4, np.random.default_rng(0), hidden=16)
+    >>> task.dim, task.n_nodes, task.features.shape
+    (1210, 4, (1438, 65))
+    """
+
+    name: ClassVar[str] = "mlp-digits"
+    hidden: int = 32
+
+    def __post_init__(self) -> None:
+        if self.hidden < 1:
+            raise ValueError(f"hidden must be a positive integer, got {self.hidden!r}")
+
+    @classmethod
+    def from_rng(
+        cls, n_nodes: int, rng: np.random.Generator, *, hidden: int = 32, **options: Any
+    ) -> MLPDigitsTask:
+        """Load, split and shard digits as :meth:`LogisticDigitsTask.from_rng` does.
+
+        Parameters
+        ----------
+        n_nodes : int
+            Number of nodes; at most the number of training samples.
+        rng : numpy.random.Generator
+            Source of the split and of the shards (the same draws as for
+            :class:`LogisticDigitsTask`, so one seed gives both tasks the
+            same data).
+        hidden : int, default 32
+            Width of the hidden layer.
+        **options
+            `batch_size`, `test_fraction`, `partition`, `dirichlet_alpha`:
+            as for :meth:`LogisticDigitsTask.from_rng`.
+
+        Returns
+        -------
+        MLPDigitsTask
+
+        Examples
+        --------
+        >>> mlp = MLPDigitsTask.from_rng(3, np.random.default_rng(0), hidden=8)
+        >>> linear = LogisticDigitsTask.from_rng(3, np.random.default_rng(0))
+        >>> mlp.hidden, all(np.array_equal(a, b) for a, b in zip(mlp.shards, linear.shards))
+        (8, True)
+        """
+        return replace(super().from_rng(n_nodes, rng, **options), hidden=hidden)
+
+    @property
+    def dim(self) -> int:
+        """Number of parameters, ``n_features * hidden + (hidden + 1) * n_classes``.
+
+        Examples
+        --------
+        >>> MLPDigitsTask.from_rng(1, np.random.default_rng(0)).dim
+        2410
+        """
+        return self.features.shape[1] * self.hidden + (self.hidden + 1) * self.targets.shape[1]
+
+    def init_params(self, rng: np.random.Generator) -> FloatArray:
+        """Draw initial weights: He-normal ``W1``, Glorot-normal ``W2``, zero biases.
+
+        ``W1``'s pixel rows have standard deviation ``sqrt(2 / 64)`` (He et
+        al. 2015, for ReLU with fan-in 64); ``W2``'s unit rows have
+        ``sqrt(2 / (hidden + 10))`` (Glorot and Bengio 2010). Both bias rows
+        are zero.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of the draws (``W1`` first, then ``W2``).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(dim,)``.
+
+        Examples
+        --------
+        >>> task = MLPDigitsTask.from_rng(1, np.random.default_rng(0), hidden=4)
+        >>> x = task.init_params(np.random.default_rng(1))
+        >>> w1, w2 = x[:65 * 4].reshape(65, 4), x[65 * 4:].reshape(5, 10)
+        >>> x.shape, bool(np.all(w1[-1] == 0) and np.all(w2[-1] == 0))
+        ((310,), True)
+        """
+        x = np.zeros(self.dim)
+        w1, w2 = self._layers(x)
+        fan_in, n_classes = w1.shape[0] - 1, w2.shape[1]
+        w1[:-1] = rng.normal(0.0, math.sqrt(2.0 / fan_in), size=(fan_in, self.hidden))
+        w2[:-1] = rng.normal(
+            0.0, math.sqrt(2.0 / (self.hidden + n_classes)), size=(self.hidden, n_classes)
+        )
+        return x
+
+    def _layers(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """``(W1, W2)``, shapes ``(..., n, h)`` and ``(..., h + 1, k)``: views of `x`."""
+        n, k, lead = self.features.shape[1], self.targets.shape[1], x.shape[:-1]
+        split = n * self.hidden
+        return (
+            x[..., :split].reshape(*lead, n, self.hidden),
+            x[..., split:].reshape(*lead, self.hidden + 1, k),
+        )
+
+    def _forward(self, a: FloatArray, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Hidden activations and logits; broadcasts over leading axes of `x`."""
+        w1, w2 = self._layers(x)
+        h = a @ w1
+        np.maximum(h, 0.0, out=h)
+        z = h @ w2[..., :-1, :]
+        z += w2[..., -1:, :]
+        return h, z
+
+    def _logits(self, a: FloatArray, x: FloatArray) -> FloatArray:
+        return self._forward(a, x)[1]
+
+    def _loss_and_grad(
+        self, x: FloatArray, a: FloatArray, t: FloatArray
+    ) -> tuple[float, FloatArray]:
+        h, z = self._forward(a, x)
+        loss, dz = _cross_entropy_and_grad(z, t)
+        g = np.empty_like(x)
+        g1, g2 = self._layers(g)
+        np.matmul(h.T, dz, out=g2[:-1])
+        dz.sum(axis=0, out=g2[-1])
+        dh = dz @ self._layers(x)[1][:-1].T
+        dh *= h > 0.0
+        np.matmul(a.T, dh, out=g1)
+        return loss, g
+
+
+def _cross_entropy_and_grad(logits: FloatArray, targets: FloatArray) -> tuple[float, FloatArray]:
+    """Mean cross-entropy of a batch and its gradient w.r.t. `logits` (overwrites `logits`)."""
+    z = logits
+    z -= z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    s = e.sum(axis=1, keepdims=True)
+    # t's rows sum to one, so -sum t * log_softmax(z) = sum log s - sum t * z.
+    loss = (float(np.log(s).sum()) - float(np.vdot(targets, z))) / len(z)
+    e /= s
+    e -= targets
+    e /= len(z)
+    return loss, e
 
 
 def _mean_cross_entropy(logits: FloatArray, targets: FloatArray) -> FloatArray:
-    """Cross-entropy over the last axis, averaged over the first (stable log-sum-exp)."""
+    """Cross-entropy over the last axis, averaged over rows (the axis before; stable)."""
     z = logits - logits.max(axis=-1, keepdims=True)
     per_row = np.log(np.exp(z).sum(axis=-1)) - (targets * z).sum(axis=-1)
-    return per_row.mean(axis=0)
+    return per_row.mean(axis=-1)
+
+
+def _accuracy(logits: FloatArray, labels: IntArray) -> FloatArray:
+    """Fraction of rows (second to last axis) whose largest logit is the label."""
+    return np.mean(np.argmax(logits, axis=-1) == labels, axis=-1)
 
 
 def _require(ok: bool, field: str, value: object, expected: str) -> None:
@@ -818,6 +1114,9 @@ def make_task(
     noise: float = 0.0,
     heterogeneity: float = 1.0,
     test_fraction: float = 0.2,
+    hidden: int = 32,
+    partition: str = "iid",
+    dirichlet_alpha: float = 0.5,
 ) -> Task:
     """Build a registered task from scenario values.
 
@@ -830,15 +1129,27 @@ def make_task(
     rng : numpy.random.Generator
         Source of the task's random construction (data split, centres ...).
     batch_size : int, default 32
-        Mini-batch size. ``"logistic-digits"`` only; the quadratic ignores it.
+        Mini-batch size. Digits tasks only; the quadratic ignores it.
     dim : int, default 10
-        Number of parameters. ``"quadratic"`` only; digits fixes ``dim = 650``.
+        Number of parameters. ``"quadratic"`` only; the digits tasks set
+        their own (650 for ``"logistic-digits"``, see :class:`MLPDigitsTask`).
     noise : float, default 0.0
         Gradient noise standard deviation. ``"quadratic"`` only.
     heterogeneity : float, default 1.0
         Spread of the node centres. ``"quadratic"`` only.
     test_fraction : float, default 0.2
-        Held-out fraction, in (0, 1). ``"logistic-digits"`` only.
+        Held-out fraction, in (0, 1). Digits tasks only.
+    hidden : int, default 32
+        Hidden-layer width (positive). ``"mlp-digits"`` only.
+    partition : str, default "iid"
+        How the training set is sharded, one of :data:`PARTITIONS`. Digits
+        tasks only; the quadratic has no data to shard.
+    dirichlet_alpha : float, default 0.5
+        Concentration of the ``"dirichlet"`` partition (positive). Digits
+        tasks with ``partition="dirichlet"`` only.
+
+    The values a task ignores are still validated, so a bad scenario fails
+    whatever the task.
 
     Returns
     -------
@@ -858,7 +1169,7 @@ def make_task(
     >>> make_task("mnist", 4, np.random.default_rng(0))
     Traceback (most recent call last):
     ...
-    simsgp.errors.ScenarioError: task.name='mnist'; expected one of ['logistic-digits', 'quadratic']
+    simsgp.errors.ScenarioError: task.name='mnist'; expected one of ['logistic-digits', 'mlp-digits', 'quadratic']
     """
     _require(name in TASKS, "task.name", name, f"one of {sorted(TASKS)}")
     _require(n_nodes >= 1, "cluster.nodes", n_nodes, "a positive integer")
@@ -867,10 +1178,19 @@ def make_task(
     _require(noise >= 0, "task.noise", noise, "a non-negative number")
     _require(heterogeneity >= 0, "task.heterogeneity", heterogeneity, "a non-negative number")
     _require(0 < test_fraction < 1, "task.test_fraction", test_fraction, "a number in (0, 1)")
+    _require(hidden >= 1, "task.hidden", hidden, "a positive integer")
+    _require(partition in PARTITIONS, "task.partition", partition, f"one of {list(PARTITIONS)}")
+    _require(dirichlet_alpha > 0, "task.dirichlet_alpha", dirichlet_alpha, "a positive number")
     if name == "quadratic":
         return QuadraticTask.from_rng(
             n_nodes, rng, dim=dim, noise=noise, heterogeneity=heterogeneity
         )
-    return LogisticDigitsTask.from_rng(
-        n_nodes, rng, batch_size=batch_size, test_fraction=test_fraction
-    )
+    options = {
+        "batch_size": batch_size,
+        "test_fraction": test_fraction,
+        "partition": partition,
+        "dirichlet_alpha": dirichlet_alpha,
+    }
+    if name == "mlp-digits":
+        return MLPDigitsTask.from_rng(n_nodes, rng, hidden=hidden, **options)
+    return LogisticDigitsTask.from_rng(n_nodes, rng, **options)

@@ -108,6 +108,10 @@ def test_network_counts_bytes_per_host_and_link(env):
     _deliveries(env, net, [(0.0, 0, 1, 10.0), (0.0, 0, 2, 5.0), (0.0, 2, 1, 1.0)])
     assert net.bytes_sent.tolist() == [15.0, 0.0, 1.0]
     assert net.link_bytes.tolist() == [15.0, 0.0, 1.0, 0.0, 11.0, 5.0]
+    # host 0's uplink carries 15 bytes at 100 B/s; host 1's downlink gets 10 + 1 bytes,
+    # the 1-byte flow from host 2 sharing it until it ends at 0.02 s
+    assert net.link_busy[0] == pytest.approx(0.15, rel=1e-12)
+    assert net.link_busy[2] == pytest.approx(0.02, rel=1e-12)
     assert net.active_flows() == 0
 
 

@@ -59,7 +59,7 @@ def test_scenario_rejects_unknown_top_level_key():
         ({"network": {"latency": -1e-6}}, r"network.latency=-1e-06; expected a finite number >= 0"),
         ({"network": {"efficiency": 1.5}}, r"network.efficiency=1.5; expected a fraction in \(0, 1\]"),
         ({"network": {"topology": "moon"}}, r"network.topology='moon'; expected one of \['star-10gbe'"),
-        ({"algorithm": {"name": "magic"}}, r"algorithm.name='magic'; expected one of \['allreduce', 'sgp'\]"),
+        ({"algorithm": {"name": "magic"}}, r"algorithm.name='magic'; expected one of \['adpsgd', 'allreduce', 'dcasgd', 'dpsgd', 'localsgd', 'osgp', 'ps-async', 'ps-sync', 'sgp'\]"),
         ({"algorithm": {"graph": "tree"}}, r"algorithm.graph='tree'; expected one of \["),
         ({"algorithm": {"lr": 0}}, r"algorithm.lr=0.0; expected a positive"),
         ({"algorithm": {"momentum": 1.0}}, r"algorithm.momentum=1.0; expected a number in \[0, 1\)"),

@@ -1,6 +1,7 @@
 """Training algorithms, one module each.
 
-Every module provides ``DEFAULT_GRAPH`` (the communication graph it uses
+Every module provides ``HAS_SERVERS`` (whether parameter-server hosts come on
+top of the workers), ``DEFAULT_GRAPH`` (the communication graph it uses
 unless the scenario names another; ``None`` for algorithms without one) and
 ``start(ctx)``, which starts its SimPy processes on a
 :class:`simsgp.engine.RunContext`. Processes only schedule; the math they call
@@ -11,12 +12,19 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from simsgp.algorithms import allreduce, sgp
+from simsgp.algorithms import adpsgd, allreduce, dcasgd, dpsgd, localsgd, osgp, ps_async, ps_sync, sgp
 
 __all__ = ["ALGORITHMS"]
 
 ALGORITHMS: dict[str, ModuleType] = {
     "sgp": sgp,
+    "osgp": osgp,
     "allreduce": allreduce,
+    "dpsgd": dpsgd,
+    "adpsgd": adpsgd,
+    "localsgd": localsgd,
+    "ps-sync": ps_sync,
+    "ps-async": ps_async,
+    "dcasgd": dcasgd,
 }
 """Algorithm name (``algorithm.name`` in a scenario) to its module."""

@@ -1,8 +1,18 @@
-"""Parallel SGD with an exact gradient average by ring allreduce (Goyal et al. 2017).
+"""Parallel SGD with an exact gradient average by allreduce (Goyal et al. 2017; seed 001).
 
-Iteration ``t`` at node ``i``: compute the mini-batch gradient at ``x_i``, take
-part in a ring allreduce of the gradient (real flows on the network), then take
-the same SGD step as every other node with the average gradient.
+Iteration ``t`` at node ``i``: compute the mini-batch gradient at ``x_i`` (its
+value does not depend on when, so the math is done when the phase starts), take
+part in an allreduce of the gradient (real flows on the network; ``collective``
+``"ring"`` or ``"parallel"``), then take the same SGD step as every other node
+with the average gradient.
+
+With ``overlap = true`` the gradient is cut into buckets of ``bucket_bytes``
+(PyTorch DDP's 25 MiB by default) that backward produces one after the other:
+the forward pass takes ``1 - backward_fraction`` of the compute time, then
+bucket ``b`` of ``B`` is ready after ``(b + 1) / B`` of the backward pass (in
+proportion to its bytes) and its allreduce starts as soon as it is ready and
+the previous bucket's allreduce is done (collectives run in order on one
+stream).
 """
 
 from __future__ import annotations
@@ -12,55 +22,72 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simsgp.collectives import ring_allreduce
+from simsgp.collectives import allreduce, bucket_sizes
 from simsgp.optim import sgd_update
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["DEFAULT_GRAPH", "start"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start", "bucket_ready_times"]
 
 DEFAULT_GRAPH = None
+HAS_SERVERS = False
 
 
-class _GradientAverage:
-    """Gradients deposited by the nodes and their mean, computed once per iteration.
+class MeanOnce:
+    """Rows deposited by the nodes and their mean, computed once per round.
 
-    The first node to finish iteration ``t``'s allreduce computes the mean; by
-    then every node has deposited its gradient (the ring passes through all of
-    them) and none has yet deposited iteration ``t + 1``'s.
+    The first node to finish round ``t``'s allreduce computes the mean; by then
+    every node has deposited its row (the collective passes through all of
+    them) and none has yet deposited round ``t + 1``'s.
     """
 
     def __init__(self, n: int, dim: int):
-        self.grads = np.zeros((n, dim))
-        self._iteration = -1
+        self.rows = np.zeros((n, dim))
+        self._round = -1
         self._mean = np.zeros(dim)
 
     def mean(self, t: int) -> np.ndarray:
-        if self._iteration != t:
-            self._mean = self.grads.mean(axis=0)
-            self._iteration = t
+        """Mean of the deposited rows for round ``t``."""
+        if self._round != t:
+            self._mean = self.rows.mean(axis=0)
+            self._round = t
         return self._mean
+
+
+def bucket_ready_times(start: float, compute: float, buckets: list[float], backward_fraction: float) -> list[float]:
+    """When each gradient bucket is ready, given the compute phase ``[start, start + compute]``.
+
+    Examples
+    --------
+    >>> bucket_ready_times(0.0, 3.0, [1.0, 1.0], 2 / 3)
+    [2.0, 3.0]
+    """
+    forward = compute * (1.0 - backward_fraction)
+    done = np.cumsum(buckets) / sum(buckets)
+    return [start + forward + (compute - forward) * float(f) for f in done[:-1]] + [start + compute]
 
 
 def start(ctx: RunContext) -> None:
     """Start one allreduce-SGD process per node."""
-    average = _GradientAverage(ctx.n, ctx.x.shape[1])
+    average = MeanOnce(ctx.n, ctx.x.shape[1])
+    cfg = ctx.scenario.algorithm
+    buckets = bucket_sizes(ctx.nbytes, cfg.bucket_bytes) if cfg.overlap else [ctx.nbytes]
     for node in range(ctx.n):
-        ctx.env.process(_node(ctx, node, average))
+        ctx.env.process(_node(ctx, node, average, buckets))
 
 
-def _node(ctx: RunContext, i: int, average: _GradientAverage) -> Generator[Any, Any, None]:
-    env, task, rng = ctx.env, ctx.task, ctx.batch_rngs[i]
+def _node(ctx: RunContext, i: int, average: MeanOnce, buckets: list[float]) -> Generator[Any, Any, None]:
+    env, task, rng, n = ctx.env, ctx.task, ctx.batch_rngs[i], ctx.n
+    cfg = ctx.scenario.algorithm
     for t in range(ctx.max_iterations):
         start = env.now
-        batch = task.sample_batch(i, rng)
-        yield env.timeout(ctx.compute.duration(i, env.now))
-        compute_end = env.now
-        loss, average.grads[i] = task.grad(i, ctx.x[i], batch)
-        yield from ring_allreduce(ctx.network, ctx.mailboxes, i, ctx.n, ctx.nbytes, t)
+        loss, average.rows[i] = task.grad(i, ctx.x[i], task.sample_batch(i, rng))
+        compute = ctx.compute.duration(i, env.now)
+        ready = bucket_ready_times(start, compute, buckets, cfg.backward_fraction)
+        for b, (size, at) in enumerate(zip(buckets, ready)):
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            yield from allreduce(cfg.collective, ctx.network, ctx.mailboxes, i, n, size, (t, b))
         ctx.x[i], ctx.momentum[i] = sgd_update(ctx.x[i], average.mean(t), ctx.momentum[i], ctx.sgd)
-        ctx.records.log(
-            i, t, start=start, compute_end=compute_end, end=env.now, loss=loss,
-            bytes_sent=2 * (ctx.n - 1) / ctx.n * ctx.nbytes,
-        )
+        ctx.log(i, t, start=start, compute_end=start + compute, end=env.now, loss=loss)

@@ -16,16 +16,15 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from simsgp.mailbox import post
-from simsgp.optim import sgd_update
-from simsgp.pushsum import debias, receive, share
+from simsgp.algorithms._node import compute_phase, mix_in, push, sgd_step
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["DEFAULT_GRAPH", "start"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start"]
 
 DEFAULT_GRAPH = "dynamic-directed-exponential"
+HAS_SERVERS = False
 
 
 def start(ctx: RunContext) -> None:
@@ -35,23 +34,13 @@ def start(ctx: RunContext) -> None:
 
 
 def _node(ctx: RunContext, i: int) -> Generator[Any, Any, None]:
-    env, task, graph, network = ctx.env, ctx.task, ctx.graph, ctx.network
-    mailbox, rng, nbytes = ctx.mailboxes[i], ctx.batch_rngs[i], ctx.nbytes
+    env, graph, mailbox = ctx.env, ctx.graph, ctx.mailboxes[i]
     for t in range(ctx.max_iterations):
         start = env.now
-        batch = task.sample_batch(i, rng)
-        yield env.timeout(ctx.compute.duration(i, env.now))
+        batch = yield from compute_phase(ctx, i)
         compute_end = env.now
-        loss, grad = task.grad(i, debias(ctx.x[i], ctx.w[i]), batch)
-        x, ctx.momentum[i] = sgd_update(ctx.x[i], grad, ctx.momentum[i], ctx.sgd)
-        peers = graph.out_peers(t)[i]
-        x_share, w_share = share(x, ctx.w[i], len(peers))
-        for j in peers:
-            post(network, ctx.mailboxes, i, j, t, (x_share, w_share), nbytes)
+        loss, x = sgd_step(ctx, i, batch)
+        x_keep, w_keep, _ = push(ctx, i, t, x, ctx.w[i], graph.out_peers(t)[i])
         arrived = yield mailbox.get(t, len(graph.in_peers(t)[i]))
-        ctx.x[i], ctx.w[i] = receive(
-            x_share, w_share, [m.payload[0] for m in arrived], [m.payload[1] for m in arrived]
-        )
-        ctx.records.log(
-            i, t, start=start, compute_end=compute_end, end=env.now, loss=loss, bytes_sent=nbytes * len(peers)
-        )
+        mix_in(ctx, i, x_keep, w_keep, arrived)
+        ctx.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)

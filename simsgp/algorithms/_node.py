@@ -1,0 +1,56 @@
+"""Steps that several algorithms' node processes share.
+
+Generators are used with ``yield from`` inside a node process; the other
+functions do one piece of math on the node's rows of the stacked state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from simsgp.mailbox import Message, post
+from simsgp.optim import sgd_update
+from simsgp.pushsum import debias, receive, share
+
+if TYPE_CHECKING:
+    from simsgp.engine import RunContext
+
+
+def compute_phase(ctx: RunContext, i: int) -> Generator[Any, Any, np.ndarray]:
+    """Draw node ``i``'s mini-batch and spend its compute time; returns the batch."""
+    batch = ctx.task.sample_batch(i, ctx.batch_rngs[i])
+    yield ctx.env.timeout(ctx.compute.duration(i, ctx.env.now))
+    return batch
+
+
+def sgd_step(ctx: RunContext, i: int, batch: np.ndarray, at: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """Gradient at ``at`` (default: the de-biased ``z_i``), SGD step on ``x_i``.
+
+    Updates the node's momentum row and returns ``(loss, new x_i)``; the
+    caller decides where the new ``x_i`` goes.
+    """
+    point = debias(ctx.x[i], ctx.w[i]) if at is None else at
+    loss, grad = ctx.task.grad(i, point, batch)
+    x, ctx.momentum[i] = sgd_update(ctx.x[i], grad, ctx.momentum[i], ctx.sgd)
+    return loss, x
+
+
+def push(
+    ctx: RunContext, i: int, tag: Any, x: np.ndarray, w: float, peers: Sequence[int]
+) -> tuple[np.ndarray, float, list[simpy.Event]]:
+    """Split ``(x, w)`` into ``len(peers) + 1`` shares and send one to each peer.
+
+    Returns the kept share and the delivery events of the sends.
+    """
+    x_share, w_share = share(x, w, len(peers))
+    sent = [post(ctx.network, ctx.mailboxes, i, j, tag, (x_share, w_share), ctx.nbytes) for j in peers]
+    return x_share, w_share, sent
+
+
+def mix_in(ctx: RunContext, i: int, x: np.ndarray, w: float, arrived: Sequence[Message]) -> None:
+    """Set node ``i``'s state to ``(x, w)`` plus the shares that ``arrived``."""
+    ctx.x[i], ctx.w[i] = receive(x, w, [m.payload[0] for m in arrived], [m.payload[1] for m in arrived])

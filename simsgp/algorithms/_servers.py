@@ -1,0 +1,41 @@
+"""Parameter-server state shared by the synchronous and asynchronous variants.
+
+Server ``s`` (host ``n + s``) owns slice ``s`` of the parameter vector
+(``numpy.array_split`` of the indices) and a momentum buffer for it; a message
+between a worker and a server carries ``nbytes / servers`` bytes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from simsgp.optim import sgd_update
+
+if TYPE_CHECKING:
+    from simsgp.engine import RunContext
+
+
+class ServerState:
+    """The master parameters, split across ``servers`` hosts after the workers."""
+
+    def __init__(self, ctx: RunContext):
+        cfg = ctx.scenario.algorithm
+        self.ctx = ctx
+        self.params = ctx.x[0].copy()
+        self.momentum = np.zeros_like(self.params)
+        self.slices = [slice(int(idx[0]), int(idx[-1]) + 1) if idx.size else slice(0, 0)
+                       for idx in np.array_split(np.arange(self.params.size), cfg.servers)]
+        self.hosts = [ctx.n + s for s in range(cfg.servers)]
+        self.version = [0] * cfg.servers
+        self.message_bytes = ctx.nbytes / cfg.servers
+
+    def step(self, s: int, grad: np.ndarray) -> np.ndarray:
+        """Apply an SGD step with ``grad`` to server ``s``'s slice; returns the new slice."""
+        part = self.slices[s]
+        self.params[part], self.momentum[part] = sgd_update(
+            self.params[part], grad, self.momentum[part], self.ctx.sgd
+        )
+        self.version[s] += 1
+        return self.params[part].copy()

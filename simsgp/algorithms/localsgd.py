@@ -1,0 +1,45 @@
+"""Local SGD (Stich 2019; Lin et al. 2020): ``H`` local steps, then an allreduce of the parameters.
+
+Iteration ``t`` at node ``i``: compute the gradient at ``x_i`` and step locally;
+after every ``local_steps``-th iteration, allreduce the parameters (the
+scenario's ``collective``) and replace ``x_i`` by the average. Momentum buffers
+stay local.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+from simsgp.algorithms._node import compute_phase, sgd_step
+from simsgp.algorithms.allreduce import MeanOnce
+from simsgp.collectives import allreduce
+
+if TYPE_CHECKING:
+    from simsgp.engine import RunContext
+
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start"]
+
+DEFAULT_GRAPH = None
+HAS_SERVERS = False
+
+
+def start(ctx: RunContext) -> None:
+    """Start one Local SGD process per node."""
+    average = MeanOnce(ctx.n, ctx.x.shape[1])
+    for node in range(ctx.n):
+        ctx.env.process(_node(ctx, node, average))
+
+
+def _node(ctx: RunContext, i: int, average: MeanOnce) -> Generator[Any, Any, None]:
+    env, cfg = ctx.env, ctx.scenario.algorithm
+    for t in range(ctx.max_iterations):
+        start = env.now
+        batch = yield from compute_phase(ctx, i)
+        compute_end = env.now
+        loss, ctx.x[i] = sgd_step(ctx, i, batch)
+        if (t + 1) % cfg.local_steps == 0:
+            average.rows[i] = ctx.x[i]
+            yield from allreduce(cfg.collective, ctx.network, ctx.mailboxes, i, ctx.n, ctx.nbytes, t)
+            ctx.x[i] = average.mean(t)
+        ctx.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)
