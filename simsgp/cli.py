@@ -10,6 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import numpy as np
+
 from simsgp import graphs, scenario as scenario_mod
 from simsgp.engine import run
 from simsgp.errors import SimsgpError
@@ -39,8 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def format_summary(result: Result) -> str:
-    """A short human-readable account of a run.
+def format_summary(result: Result, *, max_rows: int = 10) -> str:
+    """A short human-readable account of a run: time, accuracy, where time and bytes went.
 
     Examples
     --------
@@ -49,18 +51,51 @@ def format_summary(result: Result) -> str:
     sgp on 2 nodes, 2 iterations (simsgp 0.1.0, seed 0)
     """
     s, sc = result.summary, result.scenario
-    accuracy = "n/a" if s["final_accuracy"] is None else f"{s['final_accuracy']:.4f}"
     lines = [
         f"{sc.algorithm.name} on {sc.cluster.nodes} nodes, {s['iterations']} iterations (simsgp {result.version}, seed {sc.seed})",
         f"  simulated time        {s['sim_time']:.6g} s ({s['sim_time_per_iteration']:.6g} s per iteration)",
+        f"  per node              {_spread(s['node_time_per_iteration'], '.4g')} s per iteration",
         f"  final loss            {s['final_loss']:.6g}",
-        f"  final accuracy        {accuracy}",
+        f"  final accuracy        {_number(s['final_accuracy'], '.4f')}",
         f"  consensus distance    {s['consensus_distance']:.3g}",
-        f"  time computing        {100 * s['compute_fraction']:.1f} %",
-        f"  time communicating    {100 * s['comm_wait_fraction']:.1f} % (sending or waiting for peers)",
-        f"  bytes sent            {s['bytes_sent']:.4g}",
+        f"  time computing        {_percent(s['compute_fraction'])} (per node {_spread(s['node_compute_fraction'], '.1%')})",
+        f"  time communicating    {_percent(s['comm_wait_fraction'])} (sending or waiting for peers)",
+        f"  uplink busy           per node {_spread(s['node_send_fraction'], '.1%')}",
+        f"  bytes sent            {s['bytes_sent']:.4g} (per node {_spread(s['node_bytes_sent'], '.3g')})",
+        f"  push-sum weight       {s['weight_min']:.4g} .. {s['weight_max']:.4g}",
     ]
+    if s["staleness_histogram"]:
+        counts = ", ".join(f"{k}: {c}" for k, c in enumerate(s["staleness_histogram"]) if c)
+        lines.append(f"  staleness             {counts}")
+    if any(s["down_time"]):
+        down = ", ".join(f"node {i}: {d:.4g} s" for i, d in enumerate(s["down_time"]) if d)
+        lines.append(f"  down time             {down}")
+    ev = result.evaluations
+    if len(ev["iteration"]):
+        lines.append("  iteration   sim time s   loss      accuracy  consensus")
+        rows = np.unique(np.linspace(0, len(ev["iteration"]) - 1, min(max_rows, len(ev["iteration"]))).astype(int))
+        for k in rows:
+            lines.append(
+                f"  {int(ev['iteration'][k]):>9d}   {ev['sim_time'][k]:>10.4g}   {ev['loss'][k]:<8.4g}  "
+                f"{_number(ev['accuracy'][k], '.4f'):<8s}  {ev['consensus_distance'][k]:.3g}"
+            )
     return "\n".join(lines)
+
+
+def _number(value: float | None, fmt: str) -> str:
+    return "n/a" if value is None or value != value else format(value, fmt)
+
+
+def _percent(value: float | None) -> str:
+    return _number(value, ".1%")
+
+
+def _spread(values: list[float | None], fmt: str) -> str:
+    known = [v for v in values if v is not None]
+    if not known:
+        return "n/a"
+    low, high = min(known), max(known)
+    return format(low, fmt) if low == high else f"{format(low, fmt)} .. {format(high, fmt)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
