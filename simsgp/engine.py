@@ -118,7 +118,7 @@ def build(scenario: Scenario) -> RunContext:
         scenario=scenario,
         task=task,
         graph=_graph(scenario) if algorithm.DEFAULT_GRAPH else None,
-        network=Network(env, topology),
+        network=Network(env, topology, record_messages=scenario.trace),
         compute=ComputeTimes(
             compute.model,
             compute.mean,
@@ -202,7 +202,7 @@ def run(scenario: Scenario | Mapping[str, Any] | str | Path | None = None) -> Re
     summary = summarize(records, debias(ctx.x, ctx.w), ctx.w, ctx.task, ctx.network)
     summary["down_time"] = [ctx.compute.down_time(i, 0.0, ctx.env.now) for i in range(ctx.n)]
     summary["events"] = _events_processed(ctx.env)
-    return Result.from_run(scenario, records, ctx.evaluations, ctx.x, ctx.w, summary)
+    return Result.from_run(scenario, records, ctx.evaluations, ctx.network.messages, ctx.x, ctx.w, summary)
 
 
 def _events_processed(env: simpy.Environment) -> int:

@@ -265,6 +265,8 @@ class Network:
         The environment whose clock the transfers follow.
     topology : Topology
         Links, capacities, routes and latencies.
+    record_messages : bool, default False
+        Keep a log of every message (for traces); off by default, costs nothing then.
 
     Attributes
     ----------
@@ -272,6 +274,9 @@ class Network:
         Bytes each host has put on the network so far.
     link_bytes : numpy.ndarray
         Bytes that have entered each link so far.
+    messages : list of tuple or None
+        With ``record_messages``: ``(src, dst, t_send, t_delivered, nbytes)``
+        of every delivered message, in delivery order.
     link_busy : numpy.ndarray
         Seconds each link has carried at least one flow (up to the last
         time a flow on it ended); a host's uplink busy time is the time it
@@ -287,8 +292,9 @@ class Network:
     (2.5, 'hello')
     """
 
-    def __init__(self, env: simpy.Environment, topology: Topology):
+    def __init__(self, env: simpy.Environment, topology: Topology, *, record_messages: bool = False):
         self.env = env
+        self.messages: list[tuple[int, int, float, float, float]] | None = [] if record_messages else None
         self.topology = topology
         self.capacity = [float(c) for c in topology.capacity]
         self.bytes_sent = np.zeros(topology.n_hosts)
@@ -320,6 +326,9 @@ class Network:
         if src == dst:  # a share a node keeps for itself never touches the network
             return delivered.succeed(value)
         self.bytes_sent[src] += nbytes
+        if self.messages is not None:
+            log, t_send = self.messages, env.now
+            delivered.callbacks.append(lambda _: log.append((src, dst, t_send, env.now, float(nbytes))))
         latency = self.topology.latency(src, dst)
         if nbytes <= 0:
             _succeed_after(env, delivered, latency, value)

@@ -32,6 +32,9 @@ class Result:
         Loss, accuracy and consensus of the node models against iterations and
         simulated time, one entry per evaluation point (see
         :data:`simsgp.metrics.EVALUATION_FIELDS`).
+    messages : ndarray, shape (k, 5), or None
+        With ``scenario.trace``: ``src, dst, t_send, t_delivered, nbytes`` of
+        every message in delivery order (hosts after the workers are servers).
     params : ndarray, shape (nodes, d)
         Final de-biased parameters ``z = x / w`` of every node.
     weights : ndarray, shape (nodes,)
@@ -44,6 +47,7 @@ class Result:
     version: str
     records: dict[str, np.ndarray]
     evaluations: dict[str, np.ndarray]
+    messages: np.ndarray | None
     params: np.ndarray
     weights: np.ndarray
     summary: dict[str, Any]
@@ -54,6 +58,7 @@ class Result:
         scenario: Scenario,
         records: dict[str, np.ndarray],
         evaluations: list[tuple[float, ...]],
+        messages: list[tuple[int, int, float, float, float]] | None,
         x: np.ndarray,
         w: np.ndarray,
         summary: dict[str, Any],
@@ -61,7 +66,8 @@ class Result:
         """Assemble a result from a finished run's state."""
         table = np.array(evaluations, dtype=float).reshape(len(evaluations), len(EVALUATION_FIELDS))
         columns = {name: table[:, k] for k, name in enumerate(EVALUATION_FIELDS)}
-        return cls(scenario, __version__, records, columns, debias(x, w), w.copy(), summary)
+        log = None if messages is None else np.array(messages, dtype=float).reshape(len(messages), 5)
+        return cls(scenario, __version__, records, columns, log, debias(x, w), w.copy(), summary)
 
     def to_dict(self) -> dict[str, Any]:
         """``scenario`` (resolved), ``version``, ``summary`` and ``evaluations`` as plain data (NaN as null)."""

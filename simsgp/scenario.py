@@ -286,13 +286,15 @@ class Scenario:
 
     ``eval_every``: evaluate every node's model on the full data each time all
     nodes have finished a multiple of this many iterations (0: never; default:
-    about 20 points over the run).
+    about 20 points over the run). ``trace``: keep every message's send and
+    arrival times in the result (for timelines).
     """
 
     seed: int = 0
     iterations: int | None = 200
     time_limit: float | None = None
     eval_every: int | None = None
+    trace: bool = False
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)

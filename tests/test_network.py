@@ -153,3 +153,10 @@ def test_load_topology_rejects_bad_file(tmp_path):
     unknown.write_text("bandwidth = 1.0\nlatency = 0.0\nspeed = 3\n")
     with pytest.raises(TopologyError, match="speed"):
         load_topology(unknown, 2)
+
+
+def test_network_records_messages_only_when_asked(env):
+    net = Network(env, star(3, 100.0, 0.5), record_messages=True)
+    _deliveries(env, net, [(0.0, 0, 1, 100.0), (0.0, 2, 1, 100.0), (1.0, 1, 1, 5.0)])
+    assert net.messages == [(0, 1, 0.0, 2.5, 100.0), (2, 1, 0.0, 2.5, 100.0)]
+    assert Network(env, star(2, 1.0, 0.0)).messages is None
