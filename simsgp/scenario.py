@@ -483,6 +483,10 @@ def apply_overrides(scenario: Scenario, assignments: Iterable[str]) -> Scenario:
         keys.append(key)
     if "time_limit" in keys and "iterations" not in keys:
         data["iterations"] = None
+    if "algorithm.name" in keys and "algorithm.graph" not in keys:
+        # a graph that was only the old algorithm's default follows the new algorithm
+        if scenario.algorithm.graph == ALGORITHMS[scenario.algorithm.name].DEFAULT_GRAPH:
+            data["algorithm"]["graph"] = None
     return from_dict(data)
 
 

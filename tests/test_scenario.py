@@ -129,3 +129,12 @@ def test_apply_overrides_leaves_input_untouched():
     s = Scenario()
     apply_overrides(s, ["cluster.nodes=3"])
     assert s.cluster.nodes == 8
+
+
+def test_apply_overrides_default_graph_follows_the_algorithm():
+    assert apply_overrides(Scenario(), ["algorithm.name=dpsgd"]).algorithm.graph == "dynamic-bipartite-exponential"
+    assert apply_overrides(Scenario(), ["algorithm.name=allreduce"]).algorithm.graph is None
+    chosen = apply_overrides(Scenario(), ["algorithm.name=dpsgd", "algorithm.graph=ring"])
+    assert chosen.algorithm.graph == "ring"
+    kept = apply_overrides(from_dict({"algorithm": {"graph": "complete"}}), ["algorithm.name=osgp"])
+    assert kept.algorithm.graph == "complete"
