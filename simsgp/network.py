@@ -1,7 +1,9 @@
 """Physical network: links with capacity and latency, flows with max-min fair sharing.
 
 A message from host ``src`` to host ``dst`` is a *flow* over the links of its
-route. While flows are active, every flow gets its max-min fair rate
+route. Messages between the same pair of hosts go in order over one
+connection (as over one TCP stream): a message starts when the one before it
+on that connection has left. While flows are active, every flow gets its max-min fair rate
 (progressive filling): the most contended link fixes the rate of its flows, the
 capacity they use is taken from their other links, and so on. Rates are
 recomputed when a flow starts or ends, only for the flows that share links with
@@ -21,6 +23,7 @@ the message size:
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -303,6 +306,7 @@ class Network:
         self._on_link: list[dict[_Flow, None]] = [{} for _ in self.capacity]
         self._busy_since = [0.0] * len(self.capacity)
         self._flows_started = 0
+        self._connections: dict[tuple[int, int], deque[_Flow]] = {}
 
     def send(self, src: int, dst: int, nbytes: float, value: Any = None) -> simpy.Event:
         """Start a message of ``nbytes`` from ``src`` to ``dst``.
@@ -337,13 +341,22 @@ class Network:
         self.link_bytes[list(links)] += nbytes
         self._flows_started += 1
         flow = _Flow(self._flows_started, src, dst, float(nbytes), links, env.now, delivered, value)
-        for link in links:
-            flows = self._on_link[link]
-            if not flows:
-                self._busy_since[link] = env.now
-            flows[flow] = None
-        self._reshare(links)
+        queue = self._connections.setdefault((src, dst), deque())
+        queue.append(flow)
+        if len(queue) == 1:  # the connection is idle: start now
+            self._start(flow)
+            self._reshare(links)
         return delivered
+
+    def _start(self, flow: _Flow) -> None:
+        """Put ``flow`` on its links (rates are set by the caller's reshare)."""
+        now = self.env.now
+        flow.t_last = now
+        for link in flow.links:
+            on_link = self._on_link[link]
+            if not on_link:
+                self._busy_since[link] = now
+            on_link[flow] = None
 
     def active_flows(self) -> int:
         """Number of messages still being transmitted (not counting latency)."""
@@ -401,17 +414,24 @@ class Network:
             self._finish([flow])
 
     def _finish(self, flows: list[_Flow]) -> None:
-        freed: dict[int, None] = {}
+        """End the transfer of ``flows``, start what waits behind them, re-rate once."""
+        now = self.env.now
+        touched: dict[int, None] = {}
         for flow in flows:
             flow.version += 1  # cancels any pending timer
             for link in flow.links:
-                flows = self._on_link[link]
-                del flows[flow]
-                if not flows:
-                    self.link_busy[link] += self.env.now - self._busy_since[link]
-                freed[link] = None
+                on_link = self._on_link[link]
+                del on_link[flow]
+                if not on_link:
+                    self.link_busy[link] += now - self._busy_since[link]
+                touched[link] = None
             _succeed_after(self.env, flow.delivered, self.topology.latency(flow.src, flow.dst), flow.value)
-        self._reshare(tuple(freed))
+            queue = self._connections[flow.src, flow.dst]
+            queue.popleft()
+            if queue:
+                self._start(queue[0])
+                touched.update(dict.fromkeys(queue[0].links))
+        self._reshare(tuple(touched))
 
 
 def _send_order(flow: _Flow) -> int:

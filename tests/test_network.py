@@ -160,3 +160,12 @@ def test_network_records_messages_only_when_asked(env):
     _deliveries(env, net, [(0.0, 0, 1, 100.0), (0.0, 2, 1, 100.0), (1.0, 1, 1, 5.0)])
     assert net.messages == [(0, 1, 0.0, 2.5, 100.0), (2, 1, 0.0, 2.5, 100.0)]
     assert Network(env, star(2, 1.0, 0.0)).messages is None
+
+
+def test_network_same_pair_messages_go_in_order_over_one_connection(env):
+    """Two messages 0 -> 1 are serialized (one stream); a message 0 -> 2 shares the uplink fairly."""
+    net = Network(env, star(3, 100.0, 0.5))
+    times = _deliveries(env, net, [(0.0, 0, 1, 100.0), (0.0, 0, 1, 100.0), (0.0, 0, 2, 100.0)])
+    # first 0->1 and 0->2 share 100 B/s until t=2; then the second 0->1 runs alone
+    assert times == {0: 2.5, 2: 2.5, 1: 3.5}
+    assert net.active_flows() == 0
