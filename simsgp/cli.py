@@ -1,4 +1,4 @@
-"""Command line: ``simsgp run``, ``simsgp graphs``, ``simsgp scenarios``.
+"""Command line: ``simsgp run | sweep | plot | graphs | scenarios | reproduce | calibrate``.
 
 Only parses arguments and prints; every error a user can cause is reported in
 one line on stderr with exit status 2.
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from simsgp import graphs, scenario as scenario_mod
+from simsgp import calibrate, graphs, paper, scenario as scenario_mod
 from simsgp.engine import run
 from simsgp.errors import SimsgpError
 from simsgp.result import Result
@@ -25,12 +25,23 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run_cmd = commands.add_parser("run", help="run one scenario and print its summary")
-    run_cmd.add_argument("scenario", nargs="?", default=None, help="preset name or TOML file (default: the 'default' preset)")
-    run_cmd.add_argument(
-        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-        help="override a dotted scenario key, e.g. --set cluster.nodes=32 (repeatable)",
-    )
+    _scenario_arguments(run_cmd)
     run_cmd.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    run_cmd.add_argument("--trace", metavar="PATH", help="write a Chrome/Perfetto trace of the virtual timeline")
+
+    sweep_cmd = commands.add_parser("sweep", help="run a grid of scenarios (resumable), write a tidy table")
+    _scenario_arguments(sweep_cmd)
+    sweep_cmd.add_argument(
+        "--grid", action="append", default=[], required=True, metavar="KEY=V1,V2",
+        help="a dotted key and its values, e.g. --grid cluster.nodes=4,8,16 (repeatable)",
+    )
+    sweep_cmd.add_argument("--out", required=True, help="folder for the runs and the table")
+    sweep_cmd.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
+    sweep_cmd.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler")
+
+    plot_cmd = commands.add_parser("plot", help="plot the runs of a sweep folder (PNG and SVG)")
+    plot_cmd.add_argument("folder", help="a folder written by simsgp sweep")
+    plot_cmd.add_argument("--dest", default=None, help="where to write the figures (default: FOLDER/plots)")
 
     graphs_cmd = commands.add_parser("graphs", help="print a communication schedule, its checks and spectral gap")
     graphs_cmd.add_argument("name", choices=graphs.GRAPHS, metavar="NAME", help=f"one of {', '.join(graphs.GRAPHS)}")
@@ -38,7 +49,34 @@ def _parser() -> argparse.ArgumentParser:
     graphs_cmd.add_argument("--peers", type=int, default=1, help="peers per iteration (default 1)")
 
     commands.add_parser("scenarios", help="list the built-in scenario presets")
+
+    reproduce_cmd = commands.add_parser("reproduce", help="simulate a published table beside its figures")
+    reproduce_cmd.add_argument("what", choices=["paper"], help="paper: the SGP paper's seconds per iteration (seed 002)")
+    reproduce_cmd.add_argument(
+        "--calibrate", action="store_true",
+        help="first fit compute time and link efficiency to the 4- and 8-node rows, then predict the rest",
+    )
+    reproduce_cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+    calibrate_cmd = commands.add_parser("calibrate", help="fit compute time and link efficiency to measurements")
+    _scenario_arguments(calibrate_cmd)
+    calibrate_cmd.add_argument(
+        "--measure", action="append", default=[], required=True, metavar="ALG:NODES=SECONDS",
+        help="a measured point to fit, e.g. allreduce:4=0.704 (repeatable)",
+    )
+    calibrate_cmd.add_argument(
+        "--predict", action="append", default=[], metavar="ALG:NODES=SECONDS",
+        help="a measured point to predict after fitting, with its relative error (repeatable)",
+    )
     return parser
+
+
+def _scenario_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("scenario", nargs="?", default=None, help="preset name or TOML file (default: 'default')")
+    command.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a dotted scenario key, e.g. --set cluster.nodes=32 (repeatable)",
+    )
 
 
 def format_summary(result: Result, *, max_rows: int = 10) -> str:
@@ -102,19 +140,95 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``simsgp`` console script."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "run":
-            scenario = scenario_mod.apply_overrides(scenario_mod.load(args.scenario), args.overrides)
-            result = run(scenario)
-            print(result.to_json(indent=2) if args.json else format_summary(result))
-        elif args.command == "graphs":
-            print(graphs.describe(graphs.make(args.name, args.nodes, args.peers)))
-        else:
-            for name, description in scenario_mod.presets().items():
-                print(f"{name:24s} {description}")
+        return _COMMANDS[args.command](args)
     except SimsgpError as exc:
         print(f"simsgp: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _load(args: argparse.Namespace) -> scenario_mod.Scenario:
+    return scenario_mod.apply_overrides(scenario_mod.load(args.scenario), args.overrides)
+
+
+def _run(args: argparse.Namespace) -> int:
+    scenario = _load(args)
+    if args.trace:
+        scenario = scenario_mod.apply_overrides(scenario, ["trace=true"])
+    result = run(scenario)
+    print(result.to_json(indent=2) if args.json else format_summary(result))
+    if args.trace:
+        from simsgp.trace import write_chrome_trace
+
+        print(f"trace written to {write_chrome_trace(result, args.trace)}", file=sys.stderr)
     return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from simsgp.sweep import cli_sweep
+
+    return cli_sweep(
+        args.scenario, args.grid, args.out, overrides=args.overrides, workers=args.workers, scheduler=args.scheduler
+    )
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from simsgp.plot import cli_plot
+
+    return cli_plot(args.folder, args.dest)
+
+
+def _graphs(args: argparse.Namespace) -> int:
+    print(graphs.describe(graphs.make(args.name, args.nodes, args.peers)))
+    return 0
+
+
+def _scenarios(args: argparse.Namespace) -> int:
+    for name, description in scenario_mod.presets().items():
+        print(f"{name:24s} {description}")
+    return 0
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    base = scenario_mod.apply_overrides(scenario_mod.load("paper-resnet50-10gbe"), args.overrides)
+    rows = paper.paper_measurements()
+    if args.calibrate:
+        fitted = calibrate.fit(base, paper.paper_measurements([4, 8]))
+        print(_fitted_values(fitted))
+        base = fitted.scenario
+    print("seconds per iteration, ResNet-50 on 10 GbE (Assran et al., seed 002) against simsgp")
+    print(_prediction_table(calibrate.predict(calibrate.Calibration({}, base, ()), rows)))
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    measured = [calibrate.parse_measurement(text) for text in args.measure]
+    fitted = calibrate.fit(_load(args), measured)
+    print(_fitted_values(fitted))
+    print(_prediction_table(calibrate.predict(fitted, measured + [calibrate.parse_measurement(t) for t in args.predict])))
+    return 0
+
+
+def _fitted_values(fitted: calibrate.Calibration) -> str:
+    values = ", ".join(f"{k} = {v:.6g}" for k, v in fitted.values.items())
+    return f"fitted: {values}"
+
+
+def _prediction_table(rows: list[tuple[calibrate.Measurement, float, float]]) -> str:
+    lines = [f"{'algorithm':<11}{'nodes':>6}{'measured':>10}{'simsgp':>10}{'error':>9}"]
+    for m, seconds, error in rows:
+        lines.append(f"{m.algorithm:<11}{m.nodes:>6}{m.seconds:>10.3f}{seconds:>10.3f}{error:>+9.1%}")
+    return "\n".join(lines)
+
+
+_COMMANDS = {
+    "run": _run,
+    "sweep": _sweep,
+    "plot": _plot,
+    "graphs": _graphs,
+    "scenarios": _scenarios,
+    "reproduce": _reproduce,
+    "calibrate": _calibrate,
+}
 
 
 if __name__ == "__main__":  # pragma: no cover
