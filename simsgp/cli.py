@@ -93,7 +93,7 @@ def format_summary(result: Result, *, max_rows: int = 10) -> str:
         f"{sc.algorithm.name} on {sc.cluster.nodes} nodes, {s['iterations']} iterations (simsgp {result.version}, seed {sc.seed})",
         f"  simulated time        {s['sim_time']:.6g} s ({s['sim_time_per_iteration']:.6g} s per iteration)",
         f"  per node              {_spread(s['node_time_per_iteration'], '.4g')} s per iteration",
-        f"  final loss            {s['final_loss']:.6g}",
+        f"  final loss            {_number(s['final_loss'], '.6g')}",
         f"  final accuracy        {_number(s['final_accuracy'], '.4f')}",
         f"  consensus distance    {s['consensus_distance']:.3g}",
         f"  time computing        {_percent(s['compute_fraction'])} (per node {_spread(s['node_compute_fraction'], '.1%')})",

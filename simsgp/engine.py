@@ -29,7 +29,7 @@ from simsgp.pushsum import debias
 from simsgp.records import Records
 from simsgp.result import Result
 from simsgp.scenario import Scenario
-from simsgp.tasks import make_task, payload_bytes
+from simsgp.tasks import TimingOnlyTask, make_task, payload_bytes
 
 __all__ = ["RunContext", "build", "run"]
 
@@ -89,7 +89,7 @@ def build(scenario: Scenario) -> RunContext:
     n = scenario.cluster.nodes
     data_seed, init_seed, compute_seed, batch_seed = np.random.SeedSequence(scenario.seed).spawn(4)
     task_cfg = scenario.task
-    task = make_task(
+    learning_task = make_task(
         task_cfg.name,
         n,
         np.random.default_rng(data_seed),
@@ -101,6 +101,7 @@ def build(scenario: Scenario) -> RunContext:
         partition=task_cfg.partition,
         dirichlet_alpha=task_cfg.dirichlet_alpha,
     )
+    task = TimingOnlyTask(n) if scenario.timing_only else learning_task
     x0 = task.init_params(np.random.default_rng(init_seed))
     algorithm = ALGORITHMS[scenario.algorithm.name]
     env = simpy.Environment()
@@ -145,7 +146,7 @@ def build(scenario: Scenario) -> RunContext:
             weight_decay=scenario.algorithm.weight_decay,
             nesterov=scenario.algorithm.nesterov,
         ),
-        nbytes=float(payload_bytes(task_cfg.payload, x0.size)),
+        nbytes=float(payload_bytes(task_cfg.payload, learning_task.dim)),
         max_iterations=iterations,
     )
 

@@ -103,7 +103,7 @@ def summarize(records: dict[str, np.ndarray], z: np.ndarray, w: np.ndarray, task
         "sim_time": sim_time,
         "sim_time_per_iteration": sim_time / iterations if iterations else None,
         "node_time_per_iteration": (last_end / np.maximum(done, 1)).tolist(),
-        "final_loss": float(np.mean(task.loss_many(z))),
+        "final_loss": _finite_or_none(float(np.mean(task.loss_many(z)))),
         "final_accuracy": None if accuracy is None else float(np.mean(accuracy)),
         "consensus_distance": consensus_distance(z),
         "compute_fraction": _ratio(compute.sum(), busy.sum()),
@@ -118,6 +118,11 @@ def summarize(records: dict[str, np.ndarray], z: np.ndarray, w: np.ndarray, task
         "weight_min": float(w.min()),
         "weight_max": float(w.max()),
     }
+
+
+def _finite_or_none(value: float) -> float | None:
+    """``None`` for NaN (no objective, as in timing-only runs), so JSON stays valid."""
+    return None if np.isnan(value) else value
 
 
 def _ratio(part: float, whole: float) -> float | None:

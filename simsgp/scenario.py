@@ -217,7 +217,7 @@ class AlgorithmConfig:
     local_steps: int = 4
     collective: str = "ring"
     overlap: bool = False
-    bucket_bytes: float = 25 * 2**20
+    bucket_bytes: float = float(25 * 2**20)
     backward_fraction: float = 2 / 3
 
     def __post_init__(self) -> None:
@@ -287,7 +287,9 @@ class Scenario:
     ``eval_every``: evaluate every node's model on the full data each time all
     nodes have finished a multiple of this many iterations (0: never; default:
     about 20 points over the run). ``trace``: keep every message's send and
-    arrival times in the result (for timelines).
+    arrival times in the result (for timelines). ``timing_only``: the same
+    schedule, messages and iteration times with no learning math (losses are
+    NaN); for sweeps over many nodes.
     """
 
     seed: int = 0
@@ -295,6 +297,7 @@ class Scenario:
     time_limit: float | None = None
     eval_every: int | None = None
     trace: bool = False
+    timing_only: bool = False
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
@@ -310,7 +313,7 @@ class Scenario:
         if self.time_limit is not None:
             _positive("time_limit", self.time_limit)
         if self.eval_every is None:
-            object.__setattr__(self, "eval_every", max(1, (self.iterations or 200) // 20))
+            object.__setattr__(self, "eval_every", _default_eval_every(self.iterations, self.timing_only))
         if self.eval_every < 0:
             _fail("eval_every", self.eval_every, "an integer >= 0 (0 turns evaluation off)")
 
@@ -483,11 +486,17 @@ def apply_overrides(scenario: Scenario, assignments: Iterable[str]) -> Scenario:
         keys.append(key)
     if "time_limit" in keys and "iterations" not in keys:
         data["iterations"] = None
-    if "algorithm.name" in keys and "algorithm.graph" not in keys:
-        # a graph that was only the old algorithm's default follows the new algorithm
-        if scenario.algorithm.graph == ALGORITHMS[scenario.algorithm.name].DEFAULT_GRAPH:
-            data["algorithm"]["graph"] = None
+    # values that were only derived defaults follow what they derive from
+    if "algorithm.graph" not in keys and scenario.algorithm.graph == ALGORITHMS[scenario.algorithm.name].DEFAULT_GRAPH:
+        data["algorithm"]["graph"] = None
+    if "eval_every" not in keys and scenario.eval_every == _default_eval_every(scenario.iterations, scenario.timing_only):
+        data["eval_every"] = None
     return from_dict(data)
+
+
+def _default_eval_every(iterations: int | None, timing_only: bool) -> int:
+    """About 20 evaluation points over the run; none without learning math."""
+    return 0 if timing_only else max(1, (iterations or 200) // 20)
 
 
 def _parse_literal(raw: str) -> Any:

@@ -41,6 +41,7 @@ __all__ = [
     "MLPDigitsTask",
     "QuadraticTask",
     "Task",
+    "TimingOnlyTask",
     "make_task",
     "payload_bytes",
     "shard_dirichlet",
@@ -1102,6 +1103,53 @@ def _accuracy(logits: FloatArray, labels: IntArray) -> FloatArray:
 def _require(ok: bool, field: str, value: object, expected: str) -> None:
     if not ok:
         raise ScenarioError(f"{field}={value!r}; expected {expected}")
+
+
+@dataclass(frozen=True)
+class TimingOnlyTask:
+    """No math: the stand-in task of ``timing_only`` runs, one zero parameter per node.
+
+    Every schedule, message and event happens as with a real task; the
+    gradient is zero and losses are NaN, so runs cost only the simulation.
+
+    Examples
+    --------
+    >>> task = TimingOnlyTask(n_nodes=2)
+    >>> task.grad(0, np.zeros(1), task.sample_batch(0, np.random.default_rng(0)))
+    (nan, array([0.]))
+    """
+
+    n_nodes: int
+    name: ClassVar[str] = "timing-only"
+    dim: ClassVar[int] = 1
+
+    def init_params(self, rng: np.random.Generator) -> FloatArray:
+        """One zero parameter (``rng`` is not drawn from)."""
+        return np.zeros(1)
+
+    def sample_batch(self, node: int, rng: np.random.Generator) -> None:
+        """Nothing to sample."""
+
+    def grad(self, node: int, x: FloatArray, batch_idx: None) -> tuple[float, FloatArray]:
+        """NaN loss and a zero gradient."""
+        return math.nan, np.zeros(1)
+
+    def loss(self, x: FloatArray) -> float:
+        """NaN: there is no objective."""
+        return math.nan
+
+    def loss_many(self, xs: FloatArray) -> FloatArray:
+        """NaN for every row."""
+        return np.full(len(xs), np.nan)
+
+    def accuracy(self, x: FloatArray) -> None:
+        """None: there is no test data."""
+
+    def accuracy_many(self, xs: FloatArray) -> None:
+        """None: there is no test data."""
+
+    def optimum(self) -> None:
+        """None: there is no objective."""
 
 
 def make_task(
