@@ -22,6 +22,7 @@ the message size:
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -38,6 +39,8 @@ from simsgp.errors import TopologyError
 __all__ = [
     "Topology",
     "star",
+    "racks",
+    "sites",
     "TOPOLOGY_DIR",
     "available_topologies",
     "load_topology",
@@ -115,6 +118,11 @@ def star(
     -------
     Topology
 
+    See Also
+    --------
+    racks : hosts under oversubscribed top-of-rack switches.
+    sites : data centres joined by wide-area links.
+
     Examples
     --------
     >>> topo = star(4, 1.25e9, 20e-6)
@@ -123,15 +131,7 @@ def star(
     >>> float(topo.capacity[7]), topo.latency(0, 3)
     (1250000000.0, 2e-05)
     """
-    if n_hosts < 1:
-        raise TopologyError(f"n_hosts={n_hosts}; expected at least 1")
-    up = _per_host("bandwidth", bandwidth, n_hosts)
-    down = up if down_bandwidth is None else _per_host("down_bandwidth", down_bandwidth, n_hosts)
-    _check_nonnegative("latency", latency)
-    if not 0.0 < efficiency <= 1.0:
-        raise TopologyError(f"efficiency={efficiency!r}; expected a fraction in (0, 1]")
-    capacity = np.concatenate([up, down]) * efficiency
-    names = tuple(f"h{h}.up" for h in range(n_hosts)) + tuple(f"h{h}.down" for h in range(n_hosts))
+    capacity, names = _host_nics(n_hosts, bandwidth, latency, down_bandwidth=down_bandwidth, efficiency=efficiency)
     alpha = float(latency)
     return Topology(
         name=name,
@@ -143,12 +143,261 @@ def star(
     )
 
 
-def _per_host(what: str, value: float | Sequence[float], n_hosts: int) -> np.ndarray:
-    values = np.broadcast_to(np.asarray(value, dtype=float), (n_hosts,)).copy()
+def racks(
+    n_hosts: int,
+    bandwidth: float,
+    latency: float,
+    *,
+    rack_size: int,
+    oversubscription: float,
+    core_latency: float = 0.0,
+    efficiency: float = 1.0,
+    name: str = "racks",
+) -> Topology:
+    """Racks of hosts under top-of-rack (ToR) switches joined by a non-blocking core.
+
+    Hosts ``0 .. rack_size - 1`` sit in rack 0, the next ``rack_size`` in
+    rack 1, and so on; the last rack holds what is left. Every host has a
+    full-duplex NIC to its ToR switch, numbered as in :func:`star` (uplink
+    ``h``, downlink ``n_hosts + h``). Rack ``r`` has an uplink
+    ``2 n_hosts + r`` and a downlink ``2 n_hosts + n_racks + r`` to the core,
+    each of ``rack_size * bandwidth / oversubscription`` bytes per second,
+    a partly filled last rack included (the ToR's ports do not depend on how
+    many hosts are plugged in).
+
+    A flow within a rack crosses ``(src.up, dst.down)`` and takes ``latency``;
+    across racks it crosses ``(src.up, rack(src).up, rack(dst).down, dst.down)``
+    and takes ``latency + core_latency``.
+
+    Parameters
+    ----------
+    n_hosts : int
+        Number of hosts, at least 1.
+    bandwidth : float
+        Bytes per second of every host NIC, each direction.
+    latency : float
+        Seconds per message between two hosts of one rack, at least 0.
+    rack_size : int
+        Hosts per rack, at least 1.
+    oversubscription : float
+        Host bandwidth of a full rack over its ToR uplink bandwidth, at least 1
+        (1 is a non-blocking fabric, 4 a 4:1 ToR).
+    core_latency : float, default 0.0
+        Seconds a message between racks spends on top of ``latency``.
+    efficiency : float, default 1.0
+        Fraction of line rate that transfers reach, in (0, 1], on every link.
+    name : str, default "racks"
+        Name for reports.
+
+    Returns
+    -------
+    Topology
+        Links named ``"h3.up"``, ``"h3.down"``, ``"rack1.up"``, ``"rack1.down"``.
+
+    Raises
+    ------
+    TopologyError
+        A bad figure; the message names it and what is allowed.
+
+    Examples
+    --------
+    >>> topo = racks(6, 1.25e9, 20e-6, rack_size=4, oversubscription=4.0, core_latency=5e-6)
+    >>> topo.route(0, 3), topo.route(0, 5)
+    ((0, 9), (0, 12, 15, 11))
+    >>> [topo.link_names[link] for link in topo.route(0, 5)]
+    ['h0.up', 'rack0.up', 'rack1.down', 'h5.down']
+    >>> float(topo.capacity[12]), topo.latency(0, 3), topo.latency(0, 5)
+    (1250000000.0, 2e-05, 2.5e-05)
+    """
+    if np.ndim(bandwidth) != 0:
+        raise TopologyError(f"bandwidth={bandwidth!r}; racks expect one number for every host NIC")
+    capacity, names = _host_nics(n_hosts, bandwidth, latency, down_bandwidth=None, efficiency=efficiency)
+    if isinstance(rack_size, bool) or not isinstance(rack_size, int) or rack_size < 1:
+        raise TopologyError(f"rack_size={rack_size!r}; expected an integer >= 1")
+    if isinstance(oversubscription, bool) or not isinstance(oversubscription, (int, float)):
+        raise TopologyError(f"oversubscription={oversubscription!r}; expected a finite number >= 1")
+    if not 1 <= oversubscription < math.inf:
+        raise TopologyError(f"oversubscription={oversubscription!r}; expected a finite number >= 1")
+    _check_nonnegative("core_latency", core_latency)
+    n_racks = (n_hosts + rack_size - 1) // rack_size
+    rack_names = [f"rack{r}" for r in range(n_racks)]
+    return _two_level(
+        name,
+        capacity,
+        names,
+        group=[h // rack_size for h in range(n_hosts)],
+        group_capacity=np.full(n_racks, rack_size * bandwidth / oversubscription * efficiency),
+        group_links=tuple(f"{r}.up" for r in rack_names) + tuple(f"{r}.down" for r in rack_names),
+        pair_latency=latency + core_latency * (1.0 - np.eye(n_racks)),
+    )
+
+
+def sites(
+    n_hosts: int,
+    bandwidth: float | Sequence[float],
+    latency: float,
+    *,
+    site_latency: Sequence[Sequence[float]],
+    wan_bandwidth: float | Sequence[float],
+    site_names: Sequence[str] | None = None,
+    efficiency: float = 1.0,
+    name: str = "sites",
+) -> Topology:
+    """Sites (data centres) each with a LAN switch, joined by wide-area links.
+
+    The hosts are split into ``len(site_latency)`` sites in blocks, as evenly
+    as possible: with ``q, r = divmod(n_hosts, n_sites)`` the first ``r``
+    sites hold ``q + 1`` hosts and the others ``q``; hosts ``0 .. size_0 - 1``
+    are at site 0, the next ``size_1`` at site 1, and so on (so servers,
+    numbered after the workers, sit at the last site). Every host has a
+    full-duplex NIC to its site's non-blocking LAN switch, numbered as in
+    :func:`star` (uplink ``h``, downlink ``n_hosts + h``). Site ``a`` has a
+    WAN uplink ``2 n_hosts + a`` and a WAN downlink
+    ``2 n_hosts + n_sites + a`` of ``wan_bandwidth``, into a WAN core that is
+    not itself a bottleneck.
+
+    A flow within a site crosses ``(src.up, dst.down)`` and takes ``latency``;
+    from site ``a`` to site ``b`` it crosses
+    ``(src.up, site(src).wan_up, site(dst).wan_down, dst.down)`` and takes
+    ``latency + site_latency[a][b]``.
+
+    Parameters
+    ----------
+    n_hosts : int
+        Number of hosts, at least 1.
+    bandwidth : float or sequence of float
+        Bytes per second of the host NICs, each direction; one value for all
+        hosts or one per host.
+    latency : float
+        Seconds per message between two hosts of one site, at least 0.
+    site_latency : sequence of sequence of float
+        Square, symmetric matrix of one-way seconds between sites, zero on the
+        diagonal, no entry negative; its size is the number of sites.
+    wan_bandwidth : float or sequence of float
+        Bytes per second of each site's WAN uplink and downlink; one value
+        for all sites or one per site.
+    site_names : sequence of str, optional
+        Distinct names of the sites for link names; ``"site0"``, ``"site1"``,
+        ... by default.
+    efficiency : float, default 1.0
+        Fraction of line rate that transfers reach, in (0, 1], on every link.
+    name : str, default "sites"
+        Name for reports.
+
+    Returns
+    -------
+    Topology
+        Links named ``"h3.up"``, ``"h3.down"``, ``"<site>.wan_up"``,
+        ``"<site>.wan_down"``.
+
+    Raises
+    ------
+    TopologyError
+        A bad figure; the message names it (and the matrix entry) and what is allowed.
+
+    Examples
+    --------
+    >>> topo = sites(5, 1.25e9, 20e-6, site_latency=[[0.0, 0.04], [0.04, 0.0]],
+    ...              wan_bandwidth=1.25e8, site_names=["us", "eu"])
+    >>> [topo.link_names[link] for link in topo.route(0, 4)]
+    ['h0.up', 'us.wan_up', 'eu.wan_down', 'h4.down']
+    >>> topo.route(0, 2), float(topo.capacity[10]), topo.latency(0, 4)
+    ((0, 7), 125000000.0, 0.04002)
+    """
+    capacity, names = _host_nics(n_hosts, bandwidth, latency, down_bandwidth=None, efficiency=efficiency)
+    matrix = _site_latency_matrix(site_latency)
+    n_sites = len(matrix)
+    wan = _positive_rates("wan_bandwidth", wan_bandwidth, n_sites, "site")
+    if site_names is None:
+        site_names = [f"site{a}" for a in range(n_sites)]
+    elif (
+        isinstance(site_names, str)
+        or not all(isinstance(s, str) for s in site_names)
+        or len(site_names) != n_sites
+        or len(set(site_names)) != n_sites
+    ):
+        raise TopologyError(f"site_names={site_names!r}; expected {n_sites} distinct names, one per site_latency row")
+    per_site, extra = divmod(n_hosts, n_sites)
+    sizes = [per_site + (a < extra) for a in range(n_sites)]
+    return _two_level(
+        name,
+        capacity,
+        names,
+        group=[a for a, size in enumerate(sizes) for _ in range(size)],
+        group_capacity=wan * efficiency,
+        group_links=tuple(f"{s}.wan_up" for s in site_names) + tuple(f"{s}.wan_down" for s in site_names),
+        pair_latency=latency + matrix,
+    )
+
+
+def _host_nics(
+    n_hosts: int,
+    bandwidth: float | Sequence[float],
+    latency: float,
+    *,
+    down_bandwidth: float | Sequence[float] | None,
+    efficiency: float,
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Check the figures every kind shares; capacities and names of the host NICs (uplinks, then downlinks)."""
+    if n_hosts < 1:
+        raise TopologyError(f"n_hosts={n_hosts}; expected at least 1")
+    up = _positive_rates("bandwidth", bandwidth, n_hosts, "host")
+    down = up if down_bandwidth is None else _positive_rates("down_bandwidth", down_bandwidth, n_hosts, "host")
+    _check_nonnegative("latency", latency)
+    if not 0.0 < efficiency <= 1.0:
+        raise TopologyError(f"efficiency={efficiency!r}; expected a fraction in (0, 1]")
+    names = tuple(f"h{h}.up" for h in range(n_hosts)) + tuple(f"h{h}.down" for h in range(n_hosts))
+    return np.concatenate([up, down]) * efficiency, names
+
+
+def _two_level(
+    name: str,
+    host_capacity: np.ndarray,
+    host_links: tuple[str, ...],
+    *,
+    group: list[int],
+    group_capacity: np.ndarray,
+    group_links: tuple[str, ...],
+    pair_latency: np.ndarray,
+) -> Topology:
+    """Host NICs on per-group switches whose uplink and downlink join a non-blocking core.
+
+    ``group[h]`` is host ``h``'s group, ``group_capacity`` each group link's
+    bytes per second, ``group_links`` their names (uplinks, then downlinks)
+    and ``pair_latency[a][b]`` the seconds from a host of group ``a`` to one of ``b``.
+    """
+    n_hosts, n_groups = len(group), len(group_capacity)
+    table = pair_latency.tolist()
+
+    def route(src: int, dst: int) -> tuple[int, ...]:
+        a, b = group[src], group[dst]
+        if a == b:
+            return (src, n_hosts + dst)
+        return (src, 2 * n_hosts + a, 2 * n_hosts + n_groups + b, n_hosts + dst)
+
+    return Topology(
+        name=name,
+        n_hosts=n_hosts,
+        capacity=np.concatenate([host_capacity, group_capacity, group_capacity]),
+        route=route,
+        latency=lambda src, dst: table[group[src]][group[dst]],
+        link_names=host_links + group_links,
+    )
+
+
+def _positive_rates(what: str, value: float | Sequence[float], count: int, item: str) -> np.ndarray:
+    """``value`` as ``count`` positive bytes per second, one per ``item``."""
+    try:
+        values = np.broadcast_to(np.asarray(value, dtype=float), (count,)).copy()
+    except (TypeError, ValueError):
+        expected = f"one number of bytes per second or {count}, one per {item}"
+        raise TopologyError(f"{what}={value!r}; expected {expected}") from None
     bad = ~(np.isfinite(values) & (values > 0))
     if bad.any():
-        host = int(np.flatnonzero(bad)[0])
-        raise TopologyError(f"{what}={values[host]!r} for host {host}; expected a positive number of bytes per second")
+        index = int(np.flatnonzero(bad)[0])
+        raise TopologyError(
+            f"{what}={float(values[index])!r} for {item} {index}; expected a positive number of bytes per second"
+        )
     return values
 
 
@@ -157,8 +406,43 @@ def _check_nonnegative(what: str, value: float) -> None:
         raise TopologyError(f"{what}={value!r}; expected a number of seconds >= 0")
 
 
-_KINDS: dict[str, Callable[..., Topology]] = {"star": star}
-_FILE_KEYS = {"name", "kind", "description", "source", "bandwidth", "latency", "efficiency"}
+def _site_latency_matrix(site_latency: Sequence[Sequence[float]]) -> np.ndarray:
+    """``site_latency`` as a checked square, symmetric, nonnegative matrix with zero diagonal."""
+    try:
+        matrix = np.asarray(site_latency, dtype=float)
+    except (TypeError, ValueError):
+        matrix = np.empty(0)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.size == 0:
+        raise TopologyError(
+            f"site_latency={site_latency!r}; expected a square matrix of seconds, one row and one column per site"
+        )
+    negative = np.argwhere(~(np.isfinite(matrix) & (matrix >= 0)))
+    if len(negative):
+        a, b = negative[0]
+        raise TopologyError(f"site_latency[{a}][{b}]={float(matrix[a, b])!r}; expected a number of seconds >= 0")
+    loops = np.flatnonzero(np.diag(matrix))
+    if len(loops):
+        a = loops[0]
+        raise TopologyError(f"site_latency[{a}][{a}]={float(matrix[a, a])!r}; expected 0 (a site to itself)")
+    asymmetric = np.argwhere(matrix != matrix.T)
+    if len(asymmetric):
+        a, b = asymmetric[0]
+        raise TopologyError(
+            f"site_latency[{a}][{b}]={float(matrix[a, b])!r} but site_latency[{b}][{a}]={float(matrix[b, a])!r}; "
+            "expected a symmetric matrix"
+        )
+    return matrix
+
+
+_KINDS: dict[str, Callable[..., Topology]] = {"star": star, "racks": racks, "sites": sites}
+_LABEL_KEYS = frozenset({"name", "kind", "description", "source"})
+"""File keys that describe a topology; every other key is passed to its kind's function by name."""
+_FILE_KEYS: dict[str, frozenset[str]] = {
+    "star": _LABEL_KEYS | {"bandwidth", "latency", "efficiency"},
+    "racks": _LABEL_KEYS | {"bandwidth", "latency", "efficiency", "rack_size", "oversubscription", "core_latency"},
+    "sites": _LABEL_KEYS | {"bandwidth", "latency", "efficiency", "site_latency", "wan_bandwidth", "site_names"},
+}
+"""Keys a topology file of each kind may hold."""
 
 
 def available_topologies() -> list[str]:
@@ -180,6 +464,11 @@ def load_topology(
 ) -> Topology:
     """Build a topology from a shipped name (``"star-10gbe"``) or a TOML file path.
 
+    The file's ``kind`` (``"star"`` by default, ``"racks"`` or ``"sites"``)
+    picks the function that builds it (:func:`star`, :func:`racks`,
+    :func:`sites`); its other keys are that function's arguments of the
+    same name, and ``name``, ``description`` and ``source`` label it.
+
     Parameters
     ----------
     name_or_path : str or Path
@@ -197,13 +486,29 @@ def load_topology(
     Raises
     ------
     TopologyError
-        Unknown name, unreadable file, unknown key or bad value.
+        Unknown name, unreadable file, unknown key for the file's kind,
+        missing key or bad value; the message names the file and the key.
+
+    Notes
+    -----
+    The overrides are host figures: ``bandwidth`` sets the host NICs,
+    ``latency`` the host-to-host latency within a rack or site, and
+    ``efficiency`` scales every link. What lies beyond the host's switch comes
+    from the file: ``core_latency`` and ``oversubscription`` (a ToR uplink
+    stays ``rack_size * bandwidth / oversubscription``, so it follows an
+    overridden ``bandwidth`` at the file's ratio), ``site_latency`` and
+    ``wan_bandwidth``.
 
     Examples
     --------
     >>> topo = load_topology("star-10gbe", 8, overrides={"latency": 1e-3})
     >>> topo.latency(0, 1)
     0.001
+    >>> geo = load_topology("wan-geo", 8, overrides={"bandwidth": 3.125e9})
+    >>> [geo.link_names[link] for link in geo.route(0, 7)]
+    ['h0.up', 'us-east.wan_up', 'asia.wan_down', 'h7.down']
+    >>> float(geo.capacity[0]), float(geo.capacity[16])
+    (3125000000.0, 125000000.0)
     """
     path = Path(name_or_path)
     if path.suffix != ".toml":
@@ -217,23 +522,27 @@ def load_topology(
         spec = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise TopologyError(f"topology file {path} does not parse: {exc}") from None
-    unknown = sorted(set(spec) - _FILE_KEYS)
-    if unknown:
-        raise TopologyError(f"topology file {path}: unknown key(s) {unknown}; expected keys from {sorted(_FILE_KEYS)}")
-    spec.update({k: v for k, v in (overrides or {}).items() if v is not None})
     kind = spec.get("kind", "star")
-    if kind not in _KINDS:
+    if not isinstance(kind, str) or kind not in _KINDS:
         raise TopologyError(f"topology file {path}: kind={kind!r}; expected one of {sorted(_KINDS)}")
-    try:
-        return _KINDS[kind](
-            n_hosts,
-            spec["bandwidth"],
-            spec["latency"],
-            efficiency=spec.get("efficiency", 1.0),
-            name=spec.get("name", path.stem),
+    unknown = sorted(set(spec) - _FILE_KEYS[kind])
+    if unknown:
+        raise TopologyError(
+            f"topology file {path}: unknown key(s) {unknown} for kind={kind!r}; "
+            f"expected keys from {sorted(_FILE_KEYS[kind])}"
         )
-    except KeyError as exc:
-        raise TopologyError(f"topology file {path}: missing key {exc.args[0]!r}") from None
+    spec.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    build = _KINDS[kind]
+    arguments = {key: value for key, value in spec.items() if key not in _LABEL_KEYS}
+    parameters = inspect.signature(build).parameters
+    required = [key for key, p in parameters.items() if p.default is p.empty and key != "n_hosts"]
+    missing = [key for key in required if key not in arguments]
+    if missing:
+        raise TopologyError(f"topology file {path}: missing key {missing[0]!r}; kind={kind!r} needs {required}")
+    try:
+        return build(n_hosts, name=spec.get("name", path.stem), **arguments)
+    except TopologyError as exc:
+        raise TopologyError(f"topology file {path}: {exc}") from None
 
 
 class _Flow:
