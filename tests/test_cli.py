@@ -55,3 +55,45 @@ def test_cli_graphs_prints_schedule_and_gap(capsys):
 def test_cli_scenarios_lists_presets(capsys):
     assert main(["scenarios"]) == 0
     assert capsys.readouterr().out.startswith("default ")
+
+
+def test_cli_run_trace_writes_perfetto_json(capsys, tmp_path):
+    path = tmp_path / "timeline.json"
+    assert main(["run", "--set", "iterations=3", "--set", "cluster.nodes=2", "--trace", str(path)]) == 0
+    events = json.loads(path.read_text())["traceEvents"]
+    assert sum(e["name"] == "compute" for e in events) == 6
+    assert sum(e["ph"] == "s" for e in events) == sum(e["ph"] == "f" for e in events) == 6
+
+
+def test_cli_sweep_then_plot(capsys, tmp_path):
+    out = tmp_path / "runs"
+    argv = ["sweep", "--set", "iterations=3", "--set", "eval_every=1", "--grid", "cluster.nodes=2,3", "--out", str(out), "--workers", "1"]
+    assert main(argv) == 0
+    assert (out / "results.csv").read_text().count("\n") == 3
+    assert main(argv) == 0  # resumed: nothing reruns
+    assert "2 skipped" in capsys.readouterr().out
+    assert main(["plot", str(out)]) == 0
+    assert (out / "plots" / "loss_vs_time.svg").exists()
+
+
+def test_cli_sweep_bad_grid_is_one_line(capsys, tmp_path):
+    assert main(["sweep", "--grid", "cluster.nodes", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith("simsgp: error: ")
+
+
+def test_cli_calibrate_fits_and_predicts(capsys):
+    argv = ["calibrate", "paper-resnet50-10gbe", "--measure", "sgp:4=0.377", "--measure", "dpsgd:4=0.628", "--predict", "dpsgd:8=0.618"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("fitted: cluster.compute.mean = ") and "dpsgd" in out and "+0.0%" in out
+
+
+def test_cli_reproduce_paper_prints_every_cell(capsys):
+    assert main(["reproduce", "paper"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 + 16 and lines[2].split()[:3] == ["allreduce", "4", "0.704"]
+
+
+def test_cli_bad_measurement(capsys):
+    assert main(["calibrate", "--measure", "sgp=0.3"]) == 2
+    assert "ALGORITHM:NODES=SECONDS" in capsys.readouterr().err
