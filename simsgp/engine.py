@@ -89,9 +89,9 @@ def build(scenario: Scenario) -> RunContext:
     n = scenario.cluster.nodes
     data_seed, init_seed, compute_seed, batch_seed = np.random.SeedSequence(scenario.seed).spawn(4)
     task_cfg = scenario.task
-    learning_task = make_task(
+    learning_task = make_task(  # in timing-only runs only its parameter count matters: one shard will do
         task_cfg.name,
-        n,
+        1 if scenario.timing_only else n,
         np.random.default_rng(data_seed),
         batch_size=task_cfg.batch_size,
         dim=task_cfg.dim,
@@ -190,8 +190,12 @@ def run(scenario: Scenario | Mapping[str, Any] | str | Path | None = None) -> Re
     """
     scenario = _as_scenario(scenario)
     ctx = build(scenario)
-    ALGORITHMS[scenario.algorithm.name].start(ctx)
-    ctx.env.run(until=scenario.time_limit)
+    algorithm = ALGORITHMS[scenario.algorithm.name]
+    if scenario.analytic:
+        algorithm.run_analytic(ctx)
+    else:
+        algorithm.start(ctx)
+        ctx.env.run(until=scenario.time_limit)
     if scenario.iterations is not None and scenario.time_limit is None:
         stuck = np.flatnonzero(ctx.records.completed < scenario.iterations)
         if stuck.size:

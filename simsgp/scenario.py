@@ -289,7 +289,9 @@ class Scenario:
     about 20 points over the run). ``trace``: keep every message's send and
     arrival times in the result (for timelines). ``timing_only``: the same
     schedule, messages and iteration times with no learning math (losses are
-    NaN); for sweeps over many nodes.
+    NaN); for sweeps over many nodes. ``analytic``: time synchronous
+    algorithms (allreduce, localsgd, ps-sync) by recursion over their
+    messages instead of one event per flow; same results, thousands of nodes.
     """
 
     seed: int = 0
@@ -298,6 +300,7 @@ class Scenario:
     eval_every: int | None = None
     trace: bool = False
     timing_only: bool = False
+    analytic: bool = False
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
@@ -314,6 +317,9 @@ class Scenario:
             _positive("time_limit", self.time_limit)
         if self.eval_every is None:
             object.__setattr__(self, "eval_every", _default_eval_every(self.iterations, self.timing_only))
+        if self.analytic and not hasattr(ALGORITHMS[self.algorithm.name], "run_analytic"):
+            analytic = sorted(name for name, module in ALGORITHMS.items() if hasattr(module, "run_analytic"))
+            _fail("analytic", True, f"false for algorithm.name={self.algorithm.name!r}; the analytic mode covers {analytic}")
         if self.eval_every < 0:
             _fail("eval_every", self.eval_every, "an integer >= 0 (0 turns evaluation off)")
 

@@ -22,13 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from simsgp import analytic
+from simsgp.algorithms._analytic import gradients, run_iterations, unsupported
 from simsgp.collectives import allreduce, bucket_sizes
 from simsgp.optim import sgd_update
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start", "bucket_ready_times"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start", "run_analytic", "bucket_ready_times", "RingTimer"]
 
 DEFAULT_GRAPH = None
 HAS_SERVERS = False
@@ -55,8 +57,10 @@ class MeanOnce:
         return self._mean
 
 
-def bucket_ready_times(start: float, compute: float, buckets: list[float], backward_fraction: float) -> list[float]:
+def bucket_ready_times(start, compute, buckets: list[float], backward_fraction: float) -> list:
     """When each gradient bucket is ready, given the compute phase ``[start, start + compute]``.
+
+    ``start`` and ``compute`` may be floats or arrays over nodes.
 
     Examples
     --------
@@ -91,3 +95,43 @@ def _node(ctx: RunContext, i: int, average: MeanOnce, buckets: list[float]) -> G
             yield from allreduce(cfg.collective, ctx.network, ctx.mailboxes, i, n, size, (t, b))
         ctx.x[i], ctx.momentum[i] = sgd_update(ctx.x[i], average.mean(t), ctx.momentum[i], ctx.sgd)
         ctx.log(i, t, start=start, compute_end=start + compute, end=env.now, loss=loss)
+
+
+class RingTimer:
+    """Analytic ring allreduce over the nodes' ring connections, with their FIFO state."""
+
+    def __init__(self, ctx: RunContext):
+        n, topology = ctx.n, ctx.network.topology
+        self.pairs = [(i, (i + 1) % n) for i in range(n)]
+        if ctx.scenario.algorithm.collective != "ring":
+            raise unsupported(ctx, "only the ring collective has an exact analytic form")
+        if not analytic.disjoint_routes(topology, self.pairs):
+            raise unsupported(ctx, f"ring neighbours share links on topology {topology.name!r}")
+        self.network = ctx.network
+        self.rate, self.latency = analytic.connection_rates(topology, self.pairs)
+        self.free = np.zeros(n)
+
+    def allreduce(self, ready: np.ndarray, nbytes: float) -> np.ndarray:
+        """When each node finishes an allreduce of ``nbytes`` entered at ``ready``."""
+        n = len(ready)
+        finish, self.free, busy = analytic.ring_allreduce(ready, self.free, nbytes / n, self.rate, self.latency)
+        analytic.account(self.network, self.pairs, np.full(n, 2 * (n - 1) * nbytes / n), busy)
+        return finish
+
+
+def run_analytic(ctx: RunContext) -> None:
+    """Time every iteration with :class:`RingTimer` instead of flows; same math, same records."""
+    cfg = ctx.scenario.algorithm
+    ring = RingTimer(ctx)
+    buckets = bucket_sizes(ctx.nbytes, cfg.bucket_bytes) if cfg.overlap else [ctx.nbytes]
+    losses = np.zeros(ctx.n)
+
+    def communicate(t: int, start: np.ndarray, compute: np.ndarray) -> np.ndarray:
+        mean = gradients(ctx, losses).mean(axis=0)
+        finish = start
+        for size, ready in zip(buckets, bucket_ready_times(start, compute, buckets, cfg.backward_fraction)):
+            finish = ring.allreduce(np.maximum(ready, finish), size)
+        ctx.x[:], ctx.momentum[:] = sgd_update(ctx.x, mean, ctx.momentum, ctx.sgd)
+        return finish
+
+    run_iterations(ctx, communicate, losses)

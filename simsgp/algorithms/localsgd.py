@@ -11,14 +11,18 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from simsgp.algorithms._analytic import gradients, run_iterations
 from simsgp.algorithms._node import compute_phase, sgd_step
-from simsgp.algorithms.allreduce import MeanOnce
+from simsgp.algorithms.allreduce import MeanOnce, RingTimer
+from simsgp.optim import sgd_update
 from simsgp.collectives import allreduce
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start", "run_analytic"]
 
 DEFAULT_GRAPH = None
 HAS_SERVERS = False
@@ -43,3 +47,18 @@ def _node(ctx: RunContext, i: int, average: MeanOnce) -> Generator[Any, Any, Non
             yield from allreduce(cfg.collective, ctx.network, ctx.mailboxes, i, ctx.n, ctx.nbytes, t)
             ctx.x[i] = average.mean(t)
         ctx.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)
+
+
+def run_analytic(ctx: RunContext) -> None:
+    """Local steps on the stacked state; the parameter allreduce timed by :class:`RingTimer`."""
+    ring = RingTimer(ctx)
+    losses = np.zeros(ctx.n)
+
+    def communicate(t: int, start: np.ndarray, compute: np.ndarray) -> np.ndarray:
+        ctx.x[:], ctx.momentum[:] = sgd_update(ctx.x, gradients(ctx, losses), ctx.momentum, ctx.sgd)
+        if (t + 1) % ctx.scenario.algorithm.local_steps:
+            return start + compute
+        ctx.x[:] = ctx.x.mean(axis=0)
+        return ring.allreduce(start + compute, ctx.nbytes)
+
+    run_iterations(ctx, communicate, losses)

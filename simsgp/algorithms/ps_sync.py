@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from simsgp import analytic
+from simsgp.algorithms._analytic import gradients, run_iterations, unsupported
 from simsgp.algorithms._node import compute_phase
 from simsgp.algorithms._servers import ServerState
 from simsgp.mailbox import post
@@ -22,7 +24,7 @@ from simsgp.mailbox import post
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start", "run_analytic"]
 
 DEFAULT_GRAPH = None
 HAS_SERVERS = True
@@ -59,3 +61,33 @@ def _server(ctx: RunContext, s: int, servers: ServerState) -> Generator[Any, Any
         updated = servers.step(s, grads.mean(axis=0))
         for worker in range(ctx.n):
             post(ctx.network, ctx.mailboxes, host, worker, t, updated, servers.message_bytes)
+
+
+def run_analytic(ctx: RunContext) -> None:
+    """One server: the incast and the broadcast each share one server link (water-filling)."""
+    servers = ServerState(ctx)
+    if len(servers.hosts) != 1:
+        raise unsupported(ctx, "only one server has an exact analytic form (several couple the workers' uplinks)")
+    host, n, topology, network = servers.hosts[0], ctx.n, ctx.network.topology, ctx.network
+    up = [(i, host) for i in range(n)]
+    down = [(host, i) for i in range(n)]
+    incast, broadcast = analytic.shared_link_of(topology, up), analytic.shared_link_of(topology, down)
+    if incast is None or broadcast is None:
+        raise unsupported(ctx, f"workers' routes to the server share more than one link on {topology.name!r}")
+    up_rate, up_latency = analytic.connection_rates(topology, up, skip=incast)
+    down_rate, down_latency = analytic.connection_rates(topology, down, skip=broadcast)
+    size = np.full(n, servers.message_bytes)
+    losses = np.zeros(n)
+
+    def communicate(t: int, start: np.ndarray, compute: np.ndarray) -> np.ndarray:
+        pushed = start + compute
+        sent, incast_busy = analytic.shared_link(pushed, size, up_rate, topology.capacity[incast])
+        ready = float((sent + up_latency).max())
+        returned, broadcast_busy = analytic.shared_link(np.full(n, ready), size, down_rate, topology.capacity[broadcast])
+        analytic.account(network, up, size, sent - pushed, shared=incast, shared_busy=incast_busy)
+        analytic.account(network, down, size, returned - ready, shared=broadcast, shared_busy=broadcast_busy)
+        ctx.x[:] = servers.step(0, gradients(ctx, losses).mean(axis=0))
+        return returned + down_latency
+
+    run_iterations(ctx, communicate, losses)
+
