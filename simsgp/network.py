@@ -653,9 +653,19 @@ class Network:
         queue = self._connections.setdefault((src, dst), deque())
         queue.append(flow)
         if len(queue) == 1:  # the connection is idle: start now
-            self._start(flow)
-            self._reshare(links)
+            self._start_and_rate(flow)
         return delivered
+
+    def _start_and_rate(self, flow: _Flow) -> None:
+        """Start ``flow`` and set rates: directly when it is alone on its links, else by max-min."""
+        alone = not any(self._on_link[link] for link in flow.links)
+        self._start(flow)
+        if alone:
+            flow.rate = min(self.capacity[link] for link in flow.links)
+            flow.version += 1
+            self._schedule_completion(flow)
+        else:
+            self._reshare(flow.links)
 
     def _start(self, flow: _Flow) -> None:
         """Put ``flow`` on its links (rates are set by the caller's reshare)."""
