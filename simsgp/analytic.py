@@ -182,8 +182,6 @@ def account(
     """
     for (src, dst), b, seconds in zip(pairs, nbytes, busy):
         route = network.topology.route(src, dst)
-        network.bytes_sent[src] += b
-        network.link_bytes[list(route)] += b
-        network.link_busy[[link for link in route if link != shared]] += seconds
+        network.count(src, route, float(b), {link: float(seconds) for link in route if link != shared})
     if shared is not None:
-        network.link_busy[shared] += shared_busy
+        network.count(0, (), 0.0, {shared: shared_busy})

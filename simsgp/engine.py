@@ -76,7 +76,7 @@ class RunContext:
         ``scenario.eval_every``, every node's current model is evaluated on
         the full data (a probe from outside the model: it changes nothing).
         """
-        sent = float(self.network.bytes_sent[node])
+        sent = self.network.sent_by(node)
         values["bytes_sent"] = sent - self._bytes_logged.get(node, 0.0)
         self._bytes_logged[node] = sent
         every = self.scenario.eval_every

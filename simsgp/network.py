@@ -582,17 +582,16 @@ class Network:
 
     Attributes
     ----------
-    bytes_sent : numpy.ndarray
-        Bytes each host has put on the network so far.
-    link_bytes : numpy.ndarray
-        Bytes that have entered each link so far.
     messages : list of tuple or None
         With ``record_messages``: ``(src, dst, t_send, t_delivered, nbytes)``
         of every delivered message, in delivery order.
-    link_busy : numpy.ndarray
-        Seconds each link has carried at least one flow (up to the last
-        time a flow on it ended); a host's uplink busy time is the time it
-        spent sending.
+
+    Notes
+    -----
+    ``bytes_sent``, ``link_bytes`` and ``link_busy`` (seconds a link carried
+    at least one flow, up to the last time a flow on it ended; a host's
+    uplink busy time is the time it spent sending) are kept in Python lists,
+    cheap to update per message, and read as arrays.
 
     Examples
     --------
@@ -609,13 +608,40 @@ class Network:
         self.messages: list[tuple[int, int, float, float, float]] | None = [] if record_messages else None
         self.topology = topology
         self.capacity = [float(c) for c in topology.capacity]
-        self.bytes_sent = np.zeros(topology.n_hosts)
-        self.link_bytes = np.zeros(len(self.capacity))
-        self.link_busy = np.zeros(len(self.capacity))
+        self._sent = [0.0] * topology.n_hosts
+        self._link_bytes = [0.0] * len(self.capacity)
+        self._link_busy = [0.0] * len(self.capacity)
         self._on_link: list[dict[_Flow, None]] = [{} for _ in self.capacity]
         self._busy_since = [0.0] * len(self.capacity)
         self._flows_started = 0
         self._connections: dict[tuple[int, int], deque[_Flow]] = {}
+
+    @property
+    def bytes_sent(self) -> np.ndarray:
+        """Bytes each host has put on the network so far (a copy)."""
+        return np.array(self._sent)
+
+    @property
+    def link_bytes(self) -> np.ndarray:
+        """Bytes that have entered each link so far (a copy)."""
+        return np.array(self._link_bytes)
+
+    @property
+    def link_busy(self) -> np.ndarray:
+        """Seconds each link has carried at least one flow (a copy)."""
+        return np.array(self._link_busy)
+
+    def sent_by(self, host: int) -> float:
+        """Bytes ``host`` has put on the network so far."""
+        return self._sent[host]
+
+    def count(self, src: int, links: tuple[int, ...], nbytes: float, busy: dict[int, float] | None = None) -> None:
+        """Add a transfer's bytes (and, for transfers not simulated as flows, busy seconds per link)."""
+        self._sent[src] += nbytes
+        for link in links:
+            self._link_bytes[link] += nbytes
+        for link, seconds in (busy or {}).items():
+            self._link_busy[link] += seconds
 
     def send(self, src: int, dst: int, nbytes: float, value: Any = None) -> simpy.Event:
         """Start a message of ``nbytes`` from ``src`` to ``dst``.
@@ -638,16 +664,15 @@ class Network:
         delivered = env.event()
         if src == dst:  # a share a node keeps for itself never touches the network
             return delivered.succeed(value)
-        self.bytes_sent[src] += nbytes
         if self.messages is not None:
             log, t_send = self.messages, env.now
             delivered.callbacks.append(lambda _: log.append((src, dst, t_send, env.now, float(nbytes))))
-        latency = self.topology.latency(src, dst)
         if nbytes <= 0:
-            _succeed_after(env, delivered, latency, value)
+            self._sent[src] += nbytes
+            _succeed_after(env, delivered, self.topology.latency(src, dst), value)
             return delivered
         links = self.topology.route(src, dst)
-        self.link_bytes[list(links)] += nbytes
+        self.count(src, links, nbytes)
         self._flows_started += 1
         flow = _Flow(self._flows_started, src, dst, float(nbytes), links, env.now, delivered, value)
         queue = self._connections.setdefault((src, dst), deque())
@@ -742,7 +767,7 @@ class Network:
                 on_link = self._on_link[link]
                 del on_link[flow]
                 if not on_link:
-                    self.link_busy[link] += now - self._busy_since[link]
+                    self._link_busy[link] += now - self._busy_since[link]
                 touched[link] = None
             _succeed_after(self.env, flow.delivered, self.topology.latency(flow.src, flow.dst), flow.value)
             queue = self._connections[flow.src, flow.dst]
