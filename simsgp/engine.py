@@ -66,6 +66,11 @@ class RunContext:
         """Number of worker nodes."""
         return len(self.w)
 
+    @property
+    def math(self) -> bool:
+        """Whether node processes do the learning math (false in timing-only runs)."""
+        return not self.scenario.timing_only
+
     def log(self, node: int, t: int, **values: float) -> None:
         """Record iteration ``t`` of ``node`` (see :meth:`Records.log`); evaluate when due.
 

@@ -775,7 +775,8 @@ class Network:
             if queue:
                 self._start(queue[0])
                 touched.update(dict.fromkeys(queue[0].links))
-        self._reshare(tuple(touched))
+        if any(self._on_link[link] for link in touched):
+            self._reshare(tuple(touched))
 
 
 def _send_order(flow: _Flow) -> int:

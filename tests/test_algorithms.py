@@ -277,3 +277,18 @@ def test_metrics_account_for_time_bytes_and_evaluations():
     ev = result.evaluations
     assert ev["iteration"].tolist() == [1.0 * k for k in range(1, 21)]
     assert np.all(np.diff(ev["sim_time"]) > 0) and np.all(ev["weight_min"] == 1.0)
+
+
+@pytest.mark.parametrize("name", sorted(ALGORITHMS))
+def test_timing_only_keeps_the_schedule(name):
+    """No math, same events: every iteration starts and ends at the same simulated time."""
+    scenario = {
+        "iterations": 15,
+        "cluster": {"nodes": 6, "compute": {"model": "lognormal", "mean": 0.1, "cv": 0.4}},
+        "algorithm": {"name": name},
+        "task": {"payload": "resnet50"},
+    }
+    full, timing = run(scenario), run({**scenario, "timing_only": True})
+    for field in ("start", "compute_end", "end", "bytes_sent"):
+        np.testing.assert_array_equal(timing.records[field], full.records[field], err_msg=field)
+    assert timing.summary["final_loss"] is None and np.isnan(timing.records["loss"]).all()

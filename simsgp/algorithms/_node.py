@@ -1,10 +1,14 @@
 """Steps that several algorithms' node processes share.
 
 Generators are used with ``yield from`` inside a node process; the other
-functions do one piece of math on the node's rows of the stacked state.
+functions do one piece of math on the node's rows of the stacked state, and
+skip it in timing-only runs (``ctx.math`` false), where only the schedule
+matters.
 """
 
 from __future__ import annotations
+
+import math
 
 from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -33,6 +37,8 @@ def sgd_step(ctx: RunContext, i: int, batch: np.ndarray, at: np.ndarray | None =
     Updates the node's momentum row and returns ``(loss, new x_i)``; the
     caller decides where the new ``x_i`` goes.
     """
+    if not ctx.math:
+        return math.nan, ctx.x[i]
     point = debias(ctx.x[i], ctx.w[i]) if at is None else at
     loss, grad = ctx.task.grad(i, point, batch)
     x, ctx.momentum[i] = sgd_update(ctx.x[i], grad, ctx.momentum[i], ctx.sgd)
@@ -46,11 +52,13 @@ def push(
 
     Returns the kept share and the delivery events of the sends.
     """
-    x_share, w_share = share(x, w, len(peers))
+    x_share, w_share = share(x, w, len(peers)) if ctx.math else (x, w)
     sent = [post(ctx.network, ctx.mailboxes, i, j, tag, (x_share, w_share), ctx.nbytes) for j in peers]
     return x_share, w_share, sent
 
 
 def mix_in(ctx: RunContext, i: int, x: np.ndarray, w: float, arrived: Sequence[Message]) -> None:
     """Set node ``i``'s state to ``(x, w)`` plus the shares that ``arrived``."""
+    if not ctx.math:
+        return
     ctx.x[i], ctx.w[i] = receive(x, w, [m.payload[0] for m in arrived], [m.payload[1] for m in arrived])
