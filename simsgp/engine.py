@@ -86,7 +86,8 @@ class RunContext:
         self._bytes_logged[node] = sent
         every = self.scenario.eval_every
         if self.records.log(node, t, **values) and every and (t + 1) % every == 0:
-            self.evaluations.append(evaluate(t + 1, self.env.now, debias(self.x, self.w), self.w, self.task))
+            finished = self.records.finished_at(t)
+            self.evaluations.append(evaluate(t + 1, finished, debias(self.x, self.w), self.w, self.task))
 
 
 def build(scenario: Scenario) -> RunContext:

@@ -69,6 +69,10 @@ class Records:
         self._finished[t] += 1
         return bool(self._finished[t] == self.n_nodes)
 
+    def finished_at(self, t: int) -> float:
+        """When the last node finished iteration ``t`` (NaN while some node has not)."""
+        return float(self._data["end"][t].max())
+
     def _grow(self, needed: int) -> None:
         rows = max(needed, 2 * len(self._data["start"]))
         for name, old in self._data.items():
