@@ -3,6 +3,9 @@
 The update follows PyTorch's ``torch.optim.SGD`` (the optimiser of the official
 SGP code): ``g <- g + wd * x``; ``b <- m * b + g``; the step is ``g + m * b``
 with Nesterov momentum, ``b`` without; ``x <- x - lr * step``.
+
+Only array operators are used, so the same code runs on numpy arrays, torch
+tensors and cupy arrays (see :mod:`simsgp.backend`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ def sgd_update(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One SGD step; returns new ``(x, momentum_buffer)`` and leaves inputs untouched.
 
-    Works on one parameter vector or on a stack of them (rows are nodes).
+    Works on one parameter vector or on a stack of them (rows are nodes), on
+    any array-API backend (operators only; results stay on `x`'s device).
 
     Parameters
     ----------

@@ -8,6 +8,12 @@ over all nodes and messages in flight never change (mass conservation), and on
 a strongly connected graph ``z`` converges to the average of the initial ``x``
 even when out-degrees differ and ``w`` drifts away from 1 (Kempe et al. 2003;
 Assran et al. 2019, Algorithm 1).
+
+The functions are written against the Python array API (see
+:mod:`simsgp.backend`): they take numpy arrays, torch tensors or cupy arrays
+and return arrays of the same library on the same device. Weights, degrees
+and mixing matrices given as Python or numpy numbers are moved there as
+float64.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+
+from simsgp.backend import array_namespace, device
 
 __all__ = ["share", "receive", "debias", "mix"]
 
@@ -45,9 +53,10 @@ def share(x: np.ndarray, w: np.ndarray | float, out_degree: np.ndarray | int) ->
     >>> x_s, float(w_s)
     (array([1., 2.]), 0.3333333333333333)
     """
-    scale = 1.0 / (np.asarray(out_degree, dtype=float) + 1.0)
-    w_share = np.asarray(w, dtype=float) * scale
-    return x * scale[..., None] if np.ndim(scale) else x * scale, w_share
+    xp, where = array_namespace(x), device(x)
+    scale = 1.0 / (xp.asarray(out_degree, dtype=xp.float64, device=where) + 1.0)
+    w_share = xp.asarray(w, dtype=xp.float64, device=where) * scale
+    return x * scale[..., None] if scale.ndim else x * scale, w_share
 
 
 def receive(
@@ -77,7 +86,7 @@ def receive(
     >>> x, w
     (array([3., 1.]), 1.0)
     """
-    x = x.copy()
+    x = array_namespace(x).asarray(x, copy=True)
     for xs in x_shares:
         x += xs
     return x, w + sum(w_shares)
@@ -92,7 +101,8 @@ def debias(x: np.ndarray, w: float | np.ndarray) -> np.ndarray:
     array([[1., 2.],
            [2., 2.]])
     """
-    w = np.asarray(w, dtype=float)
+    xp = array_namespace(x)
+    w = xp.asarray(w, dtype=xp.float64, device=device(x))
     return x / w[..., None] if w.ndim else x / w
 
 
@@ -109,4 +119,6 @@ def mix(x: np.ndarray, w: np.ndarray, mixing: np.ndarray) -> tuple[np.ndarray, n
     >>> x.ravel(), w
     (array([2., 2.]), array([0.5, 1.5]))
     """
-    return mixing @ x, mixing @ w
+    xp, where = array_namespace(x), device(x)
+    mixing = xp.asarray(mixing, dtype=xp.float64, device=where)
+    return mixing @ x, mixing @ xp.asarray(w, dtype=xp.float64, device=where)

@@ -1,4 +1,4 @@
-"""Learning tasks: real gradients on numpy, sharded across simulated nodes.
+"""Learning tasks: real gradients on numpy (or torch / cupy), sharded across simulated nodes.
 
 A task owns its data and its math and nothing else: no clock, no network, no
 global random state. Every random draw (initial parameters, data splits,
@@ -19,6 +19,15 @@ label skew (:func:`shard_dirichlet`), one of :data:`PARTITIONS`.
 
 Payload size is separate from the task (see :func:`payload_bytes`): the
 network can carry ResNet-50-sized messages while the math runs a small task.
+
+Every task has a :class:`~simsgp.backend.Backend` (numpy by default);
+``task.to_backend(backend)`` returns a copy whose data arrays live on another
+backend and device, and whose math (written against the array API namespace
+``backend.xp``) takes and returns that backend's arrays. Random draws stay on
+the host: :meth:`Task.sample_batch` returns numpy (batch positions, or the
+quadratic's noise draws) from the numpy Generator, and :meth:`Task.grad`
+moves what it needs, so one seed gives the same batches on every backend.
+:meth:`Task.init_params` draws on the host too and returns a backend array.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.datasets import load_digits
 
+from simsgp.backend import Backend, device
 from simsgp.errors import ScenarioError
 
 __all__ = [
@@ -69,6 +79,16 @@ PARTITIONS: tuple[str, ...] = ("iid", "dirichlet")
 
 #: Bytes per parameter of a task's own parameters, as the simulator holds them.
 _TASK_DTYPE_BYTES = np.dtype(np.float64).itemsize
+
+#: The default backend of every task: numpy on the CPU.
+_HOST = Backend()
+
+_T = TypeVar("_T")
+
+
+def _move(a: Any, source: Backend, target: Backend, dtype: str) -> Any:
+    """Array `a` of backend `source` as an array of `target` (through the host)."""
+    return target.asarray(a if source.name == "numpy" else source.to_numpy(a), dtype=dtype)
 
 
 def payload_bytes(
@@ -243,6 +263,8 @@ class Task(Protocol):
     Parameters are flat float64 vectors of length ``dim``; node ``i`` owns
     shard ``i`` of the training objective. All randomness goes through
     :meth:`init_params` and :meth:`sample_batch`; the other methods are pure.
+    Parameters, gradients and the ``*_many`` results are arrays of the task's
+    :attr:`backend`; batches are host numpy arrays.
 
     Examples
     --------
@@ -265,12 +287,21 @@ class Task(Protocol):
         """Number of nodes the training objective is sharded across."""
         ...
 
+    @property
+    def backend(self) -> Backend:
+        """Where the data arrays live and the math runs."""
+        ...
+
+    def to_backend(self: _T, backend: Backend) -> _T:
+        """A copy of the task with its data arrays on `backend`."""
+        ...
+
     def init_params(self, rng: np.random.Generator) -> FloatArray:
-        """Draw initial parameters, shape ``(dim,)``."""
+        """Draw initial parameters on the host, shape ``(dim,)``, on :attr:`backend`."""
         ...
 
     def sample_batch(self, node: int, rng: np.random.Generator) -> np.ndarray:
-        """Draw what `grad` needs for one stochastic gradient at `node`."""
+        """Draw what `grad` needs for one stochastic gradient at `node` (host numpy)."""
         ...
 
     def grad(
@@ -318,6 +349,8 @@ class QuadraticTask:
         ``c``, shape ``(n_nodes, dim)``; row ``i`` is node ``i``'s minimiser.
     noise : float, default 0.0
         Standard deviation of the gradient noise (non-negative).
+    backend : Backend, default numpy on the CPU
+        Where `curvature` and `centers` live (see :meth:`to_backend`).
 
     Examples
     --------
@@ -330,14 +363,15 @@ class QuadraticTask:
     curvature: FloatArray
     centers: FloatArray
     noise: float = 0.0
+    backend: Backend = _HOST
 
     def __post_init__(self) -> None:
-        if self.curvature.ndim != 1 or np.any(self.curvature <= 0):
+        if self.curvature.ndim != 1 or bool(self.backend.xp.any(self.curvature <= 0)):
             raise ValueError("curvature must be a 1-d array of positive numbers")
-        if self.centers.ndim != 2 or self.centers.shape[1] != self.curvature.size:
+        if self.centers.ndim != 2 or self.centers.shape[1] != self.curvature.shape[0]:
             raise ValueError(
-                f"centers must have shape (n_nodes, {self.curvature.size}),"
-                f" got {self.centers.shape}"
+                f"centers must have shape (n_nodes, {self.curvature.shape[0]}),"
+                f" got {tuple(self.centers.shape)}"
             )
         if not self.noise >= 0:
             raise ValueError(f"noise must be non-negative, got {self.noise!r}")
@@ -397,7 +431,7 @@ class QuadraticTask:
         >>> QuadraticTask.from_rng(2, np.random.default_rng(0), dim=5).dim
         5
         """
-        return self.curvature.size
+        return self.curvature.shape[0]
 
     @property
     def n_nodes(self) -> int:
@@ -410,6 +444,19 @@ class QuadraticTask:
         """
         return self.centers.shape[0]
 
+    def to_backend(self, backend: Backend) -> QuadraticTask:
+        """A copy with `curvature` and `centers` on `backend` (float64).
+
+        Examples
+        --------
+        >>> from simsgp.backend import get_backend
+        >>> task = QuadraticTask.from_rng(2, np.random.default_rng(0)).to_backend(get_backend())
+        >>> task.backend
+        Backend(name='numpy', device='cpu')
+        """
+        move = lambda a: _move(a, self.backend, backend, "float64")  # noqa: E731
+        return replace(self, curvature=move(self.curvature), centers=move(self.centers), backend=backend)
+
     def init_params(self, rng: np.random.Generator) -> FloatArray:
         """Draw standard-normal initial parameters.
 
@@ -420,8 +467,8 @@ class QuadraticTask:
 
         Returns
         -------
-        numpy.ndarray
-            Shape ``(dim,)``.
+        array
+            Shape ``(dim,)``, on :attr:`backend` (drawn on the host).
 
         Examples
         --------
@@ -429,7 +476,7 @@ class QuadraticTask:
         >>> task.init_params(np.random.default_rng(1)).shape
         (4,)
         """
-        return rng.standard_normal(self.dim)
+        return self.backend.asarray(rng.standard_normal(self.dim))
 
     def sample_batch(self, node: int, rng: np.random.Generator) -> FloatArray:
         """Draw the standard-normal vector that scales into gradient noise.
@@ -447,7 +494,8 @@ class QuadraticTask:
         Returns
         -------
         numpy.ndarray
-            Shape ``(dim,)``, standard normal.
+            Shape ``(dim,)``, standard normal, on the host whatever the
+            backend (:meth:`grad` moves it).
 
         Examples
         --------
@@ -470,14 +518,15 @@ class QuadraticTask:
         x : numpy.ndarray
             Parameters, shape ``(dim,)``.
         batch_idx : numpy.ndarray
-            Standard-normal draws from :meth:`sample_batch`, shape ``(dim,)``.
+            Standard-normal draws from :meth:`sample_batch`, shape ``(dim,)``
+            (host numpy, or already on :attr:`backend`).
 
         Returns
         -------
         loss : float
             ``f_node(x)`` (noise-free).
-        grad : numpy.ndarray
-            ``h * (x - c_node) + noise * batch_idx``.
+        grad : array
+            ``h * (x - c_node) + noise * batch_idx``, on :attr:`backend`.
 
         Examples
         --------
@@ -486,8 +535,9 @@ class QuadraticTask:
         (4.0, array([4.5]))
         """
         diff = x - self.centers[node]
-        loss = 0.5 * float(np.dot(self.curvature, diff * diff))
-        return loss, self.curvature * diff + self.noise * batch_idx
+        loss = 0.5 * float(self.curvature @ (diff * diff))
+        noise = batch_idx if self.backend.name == "numpy" else self.backend.asarray(batch_idx)
+        return loss, self.curvature * diff + self.noise * noise
 
     def loss(self, x: FloatArray) -> float:
         """Global objective above its minimum, ``F(x) - F(x*)``; zero at the optimum.
@@ -510,8 +560,8 @@ class QuadraticTask:
         >>> task.loss(np.array([3.0])), task.loss(task.optimum())
         (4.0, 0.0)
         """
-        diff = x - self.centers.mean(axis=0)
-        return 0.5 * float(np.dot(self.curvature, diff * diff))
+        diff = x - self.backend.xp.mean(self.centers, axis=0)
+        return 0.5 * float(self.curvature @ (diff * diff))
 
     def loss_many(self, xs: FloatArray) -> FloatArray:
         """:meth:`loss` of every row of `xs` at once.
@@ -532,7 +582,7 @@ class QuadraticTask:
         >>> task.loss_many(np.array([[1.0], [3.0]]))
         array([0., 4.])
         """
-        diff = xs - self.centers.mean(axis=0)
+        diff = xs - self.backend.xp.mean(self.centers, axis=0)
         return 0.5 * (diff * diff) @ self.curvature
 
     def accuracy(self, x: FloatArray) -> None:
@@ -564,7 +614,7 @@ class QuadraticTask:
         >>> QuadraticTask(np.ones(2), np.array([[0.0, 1.0], [2.0, 3.0]])).optimum()
         array([1., 2.])
         """
-        return self.centers.mean(axis=0)
+        return self.backend.xp.mean(self.centers, axis=0)
 
 
 _DigitsT = TypeVar("_DigitsT", bound="_DigitsTask")
@@ -583,7 +633,8 @@ class _DigitsTask:
     - ``_loss_and_grad(x, a, t)``: mean cross-entropy on rows `a` with
       one-hot targets `t`, and its gradient, shape ``(dim,)``.
 
-    Fields are documented on :class:`LogisticDigitsTask`.
+    Both are written against the namespace ``self.backend.xp``. Fields are
+    documented on :class:`LogisticDigitsTask`.
     """
 
     name: ClassVar[str]
@@ -593,6 +644,7 @@ class _DigitsTask:
     test_labels: IntArray
     shards: tuple[IntArray, ...]
     batch_size: int = 32
+    backend: Backend = _HOST
 
     @classmethod
     def from_rng(
@@ -682,6 +734,42 @@ class _DigitsTask:
         """
         return len(self.shards)
 
+    def to_backend(self: _DigitsT, backend: Backend) -> _DigitsT:
+        """A copy whose features, targets and test data live on `backend`.
+
+        The shards stay host numpy arrays: batches are drawn on the host
+        (:meth:`sample_batch`) and only the chosen row numbers are moved.
+
+        Parameters
+        ----------
+        backend : Backend
+            Target backend and device.
+
+        Returns
+        -------
+        LogisticDigitsTask or MLPDigitsTask
+            Same class, same data (float64 features and targets, int64 test
+            labels).
+
+        Examples
+        --------
+        >>> from simsgp.backend import get_backend
+        >>> task = LogisticDigitsTask.from_rng(2, np.random.default_rng(0))
+        >>> task.to_backend(get_backend()).backend.name
+        'numpy'
+        """
+        def move(a: Any, dtype: str = "float64") -> Any:
+            return _move(a, self.backend, backend, dtype)
+
+        return replace(
+            self,
+            features=move(self.features),
+            targets=move(self.targets),
+            test_features=move(self.test_features),
+            test_labels=move(self.test_labels, "int64"),
+            backend=backend,
+        )
+
     def sample_batch(self, node: int, rng: np.random.Generator) -> IntArray:
         """Draw a mini-batch of positions in `node`'s shard, without replacement.
 
@@ -696,7 +784,8 @@ class _DigitsTask:
         -------
         numpy.ndarray
             ``min(batch_size, shard size)`` distinct positions into
-            ``shards[node]`` (not rows of ``features``).
+            ``shards[node]`` (not rows of ``features``), on the host whatever
+            the backend.
 
         Examples
         --------
@@ -725,8 +814,8 @@ class _DigitsTask:
         -------
         loss : float
             Mean cross-entropy over the batch at `x`.
-        grad : numpy.ndarray
-            Its gradient, shape ``(dim,)``.
+        grad : array
+            Its gradient, shape ``(dim,)``, on :attr:`backend`.
 
         Examples
         --------
@@ -735,10 +824,15 @@ class _DigitsTask:
         >>> bool(np.isclose(loss, np.log(10))), g.shape
         (True, (650,))
         """
-        # take(): this runs once per simulated iteration.
+        # take(): this runs once per simulated iteration. Positions map to rows
+        # on the host; only the row numbers move to the backend.
+        backend = self.backend
+        xp = backend.xp
         rows = self.shards[node].take(batch_idx)
+        if backend.name != "numpy":
+            rows = backend.asarray(rows, dtype="int64")
         return self._loss_and_grad(
-            x, self.features.take(rows, axis=0), self.targets.take(rows, axis=0)
+            x, xp.take(self.features, rows, axis=0), xp.take(self.targets, rows, axis=0)
         )
 
     def loss(self, x: FloatArray) -> float:
@@ -759,7 +853,7 @@ class _DigitsTask:
         >>> bool(np.isclose(task.loss(np.zeros(task.dim)), np.log(10)))
         True
         """
-        return float(_mean_cross_entropy(self._logits(self.features, x), self.targets))
+        return float(_mean_cross_entropy(self._logits(self.features, x), self.targets, self.backend.xp))
 
     def loss_many(self, xs: FloatArray) -> FloatArray:
         """:meth:`loss` of every row of `xs`, in one broadcast forward pass.
@@ -780,7 +874,7 @@ class _DigitsTask:
         >>> task.loss_many(np.zeros((3, task.dim))).round(4)
         array([2.3026, 2.3026, 2.3026])
         """
-        return _mean_cross_entropy(self._logits(self.features, xs), self.targets)
+        return _mean_cross_entropy(self._logits(self.features, xs), self.targets, self.backend.xp)
 
     def accuracy(self, x: FloatArray) -> float:
         """Fraction of the held-out test split classified correctly.
@@ -800,7 +894,7 @@ class _DigitsTask:
         >>> 0.0 <= task.accuracy(task.init_params(np.random.default_rng(1))) <= 1.0
         True
         """
-        return float(_accuracy(self._logits(self.test_features, x), self.test_labels))
+        return float(_accuracy(self._logits(self.test_features, x), self.test_labels, self.backend.xp))
 
     def accuracy_many(self, xs: FloatArray) -> FloatArray:
         """:meth:`accuracy` of every row of `xs`, in one broadcast forward pass.
@@ -821,7 +915,7 @@ class _DigitsTask:
         >>> task.accuracy_many(task.init_params(np.random.default_rng(1))[None, :]).shape
         (1,)
         """
-        return _accuracy(self._logits(self.test_features, xs), self.test_labels)
+        return _accuracy(self._logits(self.test_features, xs), self.test_labels, self.backend.xp)
 
     def optimum(self) -> None:
         """None: no closed-form minimiser (it may not even be finite).
@@ -853,9 +947,12 @@ class LogisticDigitsTask(_DigitsTask):
     test_labels : numpy.ndarray
         Held-out integer labels, shape ``(n_test,)``.
     shards : tuple of numpy.ndarray
-        Node ``i``'s training rows are ``features[shards[i]]``.
+        Node ``i``'s training rows are ``features[shards[i]]`` (host arrays
+        on every backend).
     batch_size : int, default 32
         Mini-batch size of :meth:`sample_batch`.
+    backend : Backend, default numpy on the CPU
+        Where the other arrays live (see :meth:`to_backend`).
 
     See Also
     --------
@@ -891,8 +988,8 @@ class LogisticDigitsTask(_DigitsTask):
 
         Returns
         -------
-        numpy.ndarray
-            Shape ``(dim,)``.
+        array
+            Shape ``(dim,)``, on :attr:`backend` (drawn on the host).
 
         Examples
         --------
@@ -901,7 +998,7 @@ class LogisticDigitsTask(_DigitsTask):
         >>> x.shape, bool(np.abs(x).max() < 0.1)
         ((650,), True)
         """
-        return rng.normal(0.0, 0.01, size=self.dim)
+        return self.backend.asarray(rng.normal(0.0, 0.01, size=self.dim))
 
     def _weights(self, x: FloatArray) -> FloatArray:
         """``W`` of shape ``(..., n_features, n_classes)``: a view of `x` (``(..., dim)``)."""
@@ -913,8 +1010,8 @@ class LogisticDigitsTask(_DigitsTask):
     def _loss_and_grad(
         self, x: FloatArray, a: FloatArray, t: FloatArray
     ) -> tuple[float, FloatArray]:
-        loss, dz = _cross_entropy_and_grad(self._logits(a, x), t)
-        return loss, (a.T @ dz).ravel()
+        loss, dz = _cross_entropy_and_grad(self._logits(a, x), t, self.backend.xp)
+        return loss, (a.T @ dz).reshape(-1)
 
 
 @dataclass(frozen=True, eq=False)
@@ -1018,8 +1115,8 @@ class MLPDigitsTask(_DigitsTask):
 
         Returns
         -------
-        numpy.ndarray
-            Shape ``(dim,)``.
+        array
+            Shape ``(dim,)``, on :attr:`backend` (drawn on the host).
 
         Examples
         --------
@@ -1036,7 +1133,7 @@ class MLPDigitsTask(_DigitsTask):
         w2[:-1] = rng.normal(
             0.0, math.sqrt(2.0 / (self.hidden + n_classes)), size=(self.hidden, n_classes)
         )
-        return x
+        return self.backend.asarray(x)
 
     def _layers(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
         """``(W1, W2)``, shapes ``(..., n, h)`` and ``(..., h + 1, k)``: views of `x`."""
@@ -1051,7 +1148,7 @@ class MLPDigitsTask(_DigitsTask):
         """Hidden activations and logits; broadcasts over leading axes of `x`."""
         w1, w2 = self._layers(x)
         h = a @ w1
-        np.maximum(h, 0.0, out=h)
+        h = self.backend.xp.maximum(h, self.backend.xp.zeros((), dtype=h.dtype, device=device(h)))
         z = h @ w2[..., :-1, :]
         z += w2[..., -1:, :]
         return h, z
@@ -1062,42 +1159,44 @@ class MLPDigitsTask(_DigitsTask):
     def _loss_and_grad(
         self, x: FloatArray, a: FloatArray, t: FloatArray
     ) -> tuple[float, FloatArray]:
+        xp = self.backend.xp
         h, z = self._forward(a, x)
-        loss, dz = _cross_entropy_and_grad(z, t)
-        g = np.empty_like(x)
-        g1, g2 = self._layers(g)
-        np.matmul(h.T, dz, out=g2[:-1])
-        dz.sum(axis=0, out=g2[-1])
+        loss, dz = _cross_entropy_and_grad(z, t, xp)
         dh = dz @ self._layers(x)[1][:-1].T
         dh *= h > 0.0
-        np.matmul(a.T, dh, out=g1)
-        return loss, g
+        # The gradient in parameter order: W1, then W2's unit rows, then its bias row.
+        return loss, xp.concat([(a.T @ dh).reshape(-1), (h.T @ dz).reshape(-1), xp.sum(dz, axis=0)])
 
 
-def _cross_entropy_and_grad(logits: FloatArray, targets: FloatArray) -> tuple[float, FloatArray]:
-    """Mean cross-entropy of a batch and its gradient w.r.t. `logits` (overwrites `logits`)."""
+def _cross_entropy_and_grad(
+    logits: FloatArray, targets: FloatArray, xp: Any
+) -> tuple[float, FloatArray]:
+    """Mean cross-entropy of a batch and its gradient w.r.t. `logits` (overwrites `logits`).
+
+    `xp` is the array namespace of the arguments.
+    """
     z = logits
-    z -= z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    s = e.sum(axis=1, keepdims=True)
+    z -= xp.max(z, axis=1, keepdims=True)
+    e = xp.exp(z)
+    s = xp.sum(e, axis=1, keepdims=True)
     # t's rows sum to one, so -sum t * log_softmax(z) = sum log s - sum t * z.
-    loss = (float(np.log(s).sum()) - float(np.vdot(targets, z))) / len(z)
+    loss = (float(xp.sum(xp.log(s))) - float(xp.vecdot(targets.reshape(-1), z.reshape(-1)))) / z.shape[0]
     e /= s
     e -= targets
-    e /= len(z)
+    e /= z.shape[0]
     return loss, e
 
 
-def _mean_cross_entropy(logits: FloatArray, targets: FloatArray) -> FloatArray:
+def _mean_cross_entropy(logits: FloatArray, targets: FloatArray, xp: Any) -> FloatArray:
     """Cross-entropy over the last axis, averaged over rows (the axis before; stable)."""
-    z = logits - logits.max(axis=-1, keepdims=True)
-    per_row = np.log(np.exp(z).sum(axis=-1)) - (targets * z).sum(axis=-1)
-    return per_row.mean(axis=-1)
+    z = logits - xp.max(logits, axis=-1, keepdims=True)
+    per_row = xp.log(xp.sum(xp.exp(z), axis=-1)) - xp.sum(targets * z, axis=-1)
+    return xp.mean(per_row, axis=-1)
 
 
-def _accuracy(logits: FloatArray, labels: IntArray) -> FloatArray:
+def _accuracy(logits: FloatArray, labels: IntArray, xp: Any) -> FloatArray:
     """Fraction of rows (second to last axis) whose largest logit is the label."""
-    return np.mean(np.argmax(logits, axis=-1) == labels, axis=-1)
+    return xp.mean(xp.astype(xp.argmax(logits, axis=-1) == labels, xp.float64), axis=-1)
 
 
 def _require(ok: bool, field: str, value: object, expected: str) -> None:
@@ -1120,19 +1219,24 @@ class TimingOnlyTask:
     """
 
     n_nodes: int
+    backend: Backend = _HOST
     name: ClassVar[str] = "timing-only"
     dim: ClassVar[int] = 1
 
+    def to_backend(self, backend: Backend) -> TimingOnlyTask:
+        """The same stand-in, making its arrays on `backend`."""
+        return replace(self, backend=backend)
+
     def init_params(self, rng: np.random.Generator) -> FloatArray:
         """One zero parameter (``rng`` is not drawn from)."""
-        return np.zeros(1)
+        return self.backend.zeros(1)
 
     def sample_batch(self, node: int, rng: np.random.Generator) -> None:
         """Nothing to sample."""
 
     def grad(self, node: int, x: FloatArray, batch_idx: None) -> tuple[float, FloatArray]:
         """NaN loss and a zero gradient."""
-        return math.nan, np.zeros(1)
+        return math.nan, self.backend.zeros(1)
 
     def loss(self, x: FloatArray) -> float:
         """NaN: there is no objective."""
@@ -1140,7 +1244,7 @@ class TimingOnlyTask:
 
     def loss_many(self, xs: FloatArray) -> FloatArray:
         """NaN for every row."""
-        return np.full(len(xs), np.nan)
+        return self.backend.asarray(np.full(xs.shape[0], np.nan))
 
     def accuracy(self, x: FloatArray) -> None:
         """None: there is no test data."""
@@ -1165,6 +1269,7 @@ def make_task(
     hidden: int = 32,
     partition: str = "iid",
     dirichlet_alpha: float = 0.5,
+    backend: Backend | None = None,
 ) -> Task:
     """Build a registered task from scenario values.
 
@@ -1195,6 +1300,10 @@ def make_task(
     dirichlet_alpha : float, default 0.5
         Concentration of the ``"dirichlet"`` partition (positive). Digits
         tasks with ``partition="dirichlet"`` only.
+    backend : Backend or None, default None
+        Where the task's arrays live and its math runs
+        (:func:`simsgp.backend.get_backend`); None: numpy on the CPU. The
+        random construction is the same on every backend.
 
     The values a task ignores are still validated, so a bad scenario fails
     whatever the task.
@@ -1229,16 +1338,20 @@ def make_task(
     _require(hidden >= 1, "task.hidden", hidden, "a positive integer")
     _require(partition in PARTITIONS, "task.partition", partition, f"one of {list(PARTITIONS)}")
     _require(dirichlet_alpha > 0, "task.dirichlet_alpha", dirichlet_alpha, "a positive number")
+    task: Task
     if name == "quadratic":
-        return QuadraticTask.from_rng(
+        task = QuadraticTask.from_rng(
             n_nodes, rng, dim=dim, noise=noise, heterogeneity=heterogeneity
         )
-    options = {
-        "batch_size": batch_size,
-        "test_fraction": test_fraction,
-        "partition": partition,
-        "dirichlet_alpha": dirichlet_alpha,
-    }
-    if name == "mlp-digits":
-        return MLPDigitsTask.from_rng(n_nodes, rng, hidden=hidden, **options)
-    return LogisticDigitsTask.from_rng(n_nodes, rng, **options)
+    else:
+        options = {
+            "batch_size": batch_size,
+            "test_fraction": test_fraction,
+            "partition": partition,
+            "dirichlet_alpha": dirichlet_alpha,
+        }
+        if name == "mlp-digits":
+            task = MLPDigitsTask.from_rng(n_nodes, rng, hidden=hidden, **options)
+        else:
+            task = LogisticDigitsTask.from_rng(n_nodes, rng, **options)
+    return task if backend is None else task.to_backend(backend)
