@@ -33,6 +33,7 @@ moves what it needs, so one seed gives the same batches on every backend.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
@@ -79,6 +80,9 @@ PARTITIONS: tuple[str, ...] = ("iid", "dirichlet")
 
 #: Bytes per parameter of a task's own parameters, as the simulator holds them.
 _TASK_DTYPE_BYTES = np.dtype(np.float64).itemsize
+
+#: Bound on the forward-pass temporaries of ``loss_many`` / ``accuracy_many`` (bytes).
+_EVAL_BYTES = 1 << 28
 
 #: The default backend of every task: numpy on the CPU.
 _HOST = Backend()
@@ -874,7 +878,8 @@ class _DigitsTask:
         >>> task.loss_many(np.zeros((3, task.dim))).round(4)
         array([2.3026, 2.3026, 2.3026])
         """
-        return _mean_cross_entropy(self._logits(self.features, xs), self.targets, self.backend.xp)
+        xp = self.backend.xp
+        return self._in_chunks(lambda c: _mean_cross_entropy(self._logits(self.features, c), self.targets, xp), xs)
 
     def accuracy(self, x: FloatArray) -> float:
         """Fraction of the held-out test split classified correctly.
@@ -915,7 +920,22 @@ class _DigitsTask:
         >>> task.accuracy_many(task.init_params(np.random.default_rng(1))[None, :]).shape
         (1,)
         """
-        return _accuracy(self._logits(self.test_features, xs), self.test_labels, self.backend.xp)
+        xp = self.backend.xp
+        return self._in_chunks(lambda c: _accuracy(self._logits(self.test_features, c), self.test_labels, xp), xs)
+
+    def _in_chunks(self, evaluate: Callable[[FloatArray], FloatArray], xs: FloatArray) -> FloatArray:
+        """``evaluate`` over the rows of `xs` in chunks, so memory stays linear in nodes x parameters.
+
+        A forward pass of one model over the training set holds about
+        ``samples x (dim / features + classes)`` floats (the hidden layer of
+        the MLP, the logits of both tasks); chunks keep that under
+        :data:`_EVAL_BYTES` for all the models of a chunk together.
+        """
+        per_model = _TASK_DTYPE_BYTES * self.features.shape[0] * (self.dim // self.features.shape[1] + self.targets.shape[1])
+        step = max(1, _EVAL_BYTES // per_model)
+        if xs.shape[0] <= step:
+            return evaluate(xs)
+        return self.backend.xp.concat([evaluate(xs[k:k + step]) for k in range(0, xs.shape[0], step)])
 
     def optimum(self) -> None:
         """None: no closed-form minimiser (it may not even be finite).

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
+from simsgp import tasks as tasks_module
 from simsgp.errors import ScenarioError
 from simsgp.tasks import (
     PARTITIONS,
@@ -353,6 +354,17 @@ def test_digits_loss_many_and_accuracy_many_equal_loops(request, rng, fixture):
     xs = 0.5 * rng.standard_normal((5, task.dim))
     np.testing.assert_allclose(task.loss_many(xs), [task.loss(x) for x in xs], rtol=1e-12)
     np.testing.assert_array_equal(task.accuracy_many(xs), [task.accuracy(x) for x in xs])
+
+
+@pytest.mark.parametrize("fixture", ["digits", "mlp"])
+def test_digits_evaluation_in_chunks_is_bit_identical(request, rng, monkeypatch, fixture):
+    """Memory stays linear in nodes x parameters: models are evaluated a few at a time."""
+    task = request.getfixturevalue(fixture)
+    xs = 0.5 * rng.standard_normal((7, task.dim))
+    whole = task.loss_many(xs), task.accuracy_many(xs)
+    monkeypatch.setattr(tasks_module, "_EVAL_BYTES", 1)  # one model per chunk
+    np.testing.assert_array_equal(task.loss_many(xs), whole[0])
+    np.testing.assert_array_equal(task.accuracy_many(xs), whole[1])
 
 
 def test_quadratic_loss_many_equals_loop_and_has_no_accuracy(quadratic, rng):
