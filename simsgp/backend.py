@@ -30,7 +30,7 @@ import numpy as np
 
 from simsgp.errors import ScenarioError
 
-__all__ = ["BACKENDS", "DEVICES", "Backend", "array_namespace", "device", "get_backend"]
+__all__ = ["BACKENDS", "DEVICES", "Backend", "array_namespace", "check", "device", "get_backend"]
 
 #: Array libraries a run can use for its node math.
 BACKENDS: tuple[str, ...] = ("numpy", "torch", "cupy")
@@ -275,23 +275,66 @@ def get_backend(name: str = "numpy", device: str | None = None) -> Backend:
     ...
     simsgp.errors.ScenarioError: backend='jax'; expected one of ['numpy', 'torch', 'cupy']
     """
+    return Backend(name, check(name, device))
+
+
+def check(name: str, device: str | None = None) -> str:
+    """Check a backend name and device without importing anything; return the device.
+
+    The checks that need the library (installed? a CUDA device?) wait for
+    :class:`Backend`; these fail fast, for example while a scenario file is
+    validated.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`BACKENDS`.
+    device : str or None, default None
+        One of :data:`DEVICES`; None picks the backend's own: ``"cpu"`` for
+        numpy and torch, ``"cuda"`` for cupy.
+
+    Returns
+    -------
+    str
+        The device, `device` or the backend's default.
+
+    Raises
+    ------
+    ScenarioError
+        For an unknown name or device, or a pair that cannot go together.
+
+    Examples
+    --------
+    >>> check("cupy")
+    'cuda'
+    >>> check("numpy", "cuda")
+    Traceback (most recent call last):
+    ...
+    simsgp.errors.ScenarioError: backend='numpy' with device='cuda'; numpy runs on the CPU only: use device='cpu', or backend='torch' or 'cupy' for a GPU
+    """
     if name not in BACKENDS:
         raise ScenarioError(f"backend={name!r}; expected one of {list(BACKENDS)}")
-    return Backend(name, _DEFAULT_DEVICE[name] if device is None else device)
+    if device is None:
+        return _DEFAULT_DEVICE[name]
+    if device not in DEVICES:
+        raise ScenarioError(f"device={device!r}; expected one of {list(DEVICES)}")
+    if name == "numpy" and device != "cpu":
+        raise ScenarioError(
+            f"backend='numpy' with device={device!r}; numpy runs on the CPU only:"
+            " use device='cpu', or backend='torch' or 'cupy' for a GPU"
+        )
+    if name == "cupy" and device != "cuda":
+        raise ScenarioError(
+            f"backend='cupy' with device={device!r}; CuPy arrays live on a GPU only:"
+            " use device='cuda', or backend='numpy' or 'torch' for the CPU"
+        )
+    return device
 
 
 def _load(name: str, device: str) -> Any:
     """Check that `name` can run on `device` here; return its namespace."""
-    if name not in BACKENDS:
-        raise ScenarioError(f"backend={name!r}; expected one of {list(BACKENDS)}")
-    if device not in DEVICES:
-        raise ScenarioError(f"device={device!r}; expected one of {list(DEVICES)}")
+    check(name, device)
     if name == "numpy":
-        if device != "cpu":
-            raise ScenarioError(
-                f"backend='numpy' with device={device!r}; numpy runs on the CPU only:"
-                " use device='cpu', or backend='torch' or 'cupy' for a GPU"
-            )
         return _NUMPY
     if name == "torch":
         try:
@@ -307,11 +350,6 @@ def _load(name: str, device: str) -> Any:
         import array_api_compat.torch as xp_torch
 
         return xp_torch
-    if device != "cuda":
-        raise ScenarioError(
-            f"backend='cupy' with device={device!r}; CuPy arrays live on a GPU only:"
-            " use device='cuda', or backend='numpy' or 'torch' for the CPU"
-        )
     try:
         import cupy
     except ImportError:

@@ -19,6 +19,7 @@ import simpy
 
 from simsgp import graphs, scenario as scenario_mod
 from simsgp.algorithms import ALGORITHMS
+from simsgp.backend import Backend, get_backend
 from simsgp.cluster import ComputeTimes
 from simsgp.errors import GraphError, SimsgpError, ScenarioError, TopologyError
 from simsgp.mailbox import Mailbox
@@ -39,8 +40,8 @@ class RunContext:
     """Everything the node processes of one run share.
 
     ``x`` (numerators / parameters, one row per node), ``w`` (push-sum
-    weights) and ``momentum`` are stacked arrays; a node process reads and
-    replaces its own row.
+    weights) and ``momentum`` are stacked arrays of ``backend``; a node
+    process reads and replaces its own row.
     """
 
     env: simpy.Environment
@@ -58,6 +59,7 @@ class RunContext:
     sgd: SGDConfig
     nbytes: float
     max_iterations: int
+    backend: Backend
     evaluations: list[tuple[float, ...]] = field(default_factory=list)
     _bytes_logged: dict[int, float] = field(default_factory=dict)
 
@@ -65,6 +67,11 @@ class RunContext:
     def n(self) -> int:
         """Number of worker nodes."""
         return len(self.w)
+
+    @property
+    def xp(self) -> Any:
+        """The array namespace of the node state (``backend.xp``)."""
+        return self.backend.xp
 
     @property
     def math(self) -> bool:
@@ -95,6 +102,7 @@ def build(scenario: Scenario) -> RunContext:
     n = scenario.cluster.nodes
     data_seed, init_seed, compute_seed, batch_seed = np.random.SeedSequence(scenario.seed).spawn(4)
     task_cfg = scenario.task
+    backend = get_backend(scenario.backend, scenario.device)
     learning_task = make_task(  # in timing-only runs only its parameter count matters: one shard will do
         task_cfg.name,
         1 if scenario.timing_only else n,
@@ -106,8 +114,9 @@ def build(scenario: Scenario) -> RunContext:
         hidden=task_cfg.hidden,
         partition=task_cfg.partition,
         dirichlet_alpha=task_cfg.dirichlet_alpha,
+        backend=backend,
     )
-    task = TimingOnlyTask(n) if scenario.timing_only else learning_task
+    task = TimingOnlyTask(n, backend) if scenario.timing_only else learning_task
     x0 = task.init_params(np.random.default_rng(init_seed))
     algorithm = ALGORITHMS[scenario.algorithm.name]
     env = simpy.Environment()
@@ -143,9 +152,9 @@ def build(scenario: Scenario) -> RunContext:
         batch_rngs=[np.random.default_rng(s) for s in batch_seed.spawn(n)],
         mailboxes=[Mailbox(env) for _ in range(topology.n_hosts)],
         records=Records(n, scenario.iterations or 1024),
-        x=np.tile(x0, (n, 1)),
-        w=np.ones(n),
-        momentum=np.zeros((n, x0.size)),
+        x=backend.xp.stack([x0] * n),
+        w=backend.asarray(np.ones(n)),
+        momentum=backend.zeros((n, x0.shape[0])),
         sgd=SGDConfig(
             lr=scenario.algorithm.lr,
             momentum=scenario.algorithm.momentum,
@@ -154,6 +163,7 @@ def build(scenario: Scenario) -> RunContext:
         ),
         nbytes=float(payload_bytes(task_cfg.payload, learning_task.dim)),
         max_iterations=iterations,
+        backend=backend,
     )
 
 
@@ -213,7 +223,8 @@ def run(scenario: Scenario | Mapping[str, Any] | str | Path | None = None) -> Re
     summary = summarize(records, debias(ctx.x, ctx.w), ctx.w, ctx.task, ctx.network)
     summary["down_time"] = [ctx.compute.down_time(i, 0.0, ctx.env.now) for i in range(ctx.n)]
     summary["events"] = _events_processed(ctx.env)
-    return Result.from_run(scenario, records, ctx.evaluations, ctx.network.messages, ctx.x, ctx.w, summary)
+    x, w = ctx.backend.to_numpy(ctx.x), ctx.backend.to_numpy(ctx.w)
+    return Result.from_run(scenario, records, ctx.evaluations, ctx.network.messages, x, w, summary)
 
 
 def _events_processed(env: simpy.Environment) -> int:

@@ -1,15 +1,22 @@
 """Metrics of a run, computed from its records, network counters and final state.
 
-Pure functions: they read arrays and the task, never the clock.
+Pure functions: they read arrays and the task, never the clock. Node models
+``z`` and weights ``w`` may be arrays of any backend (see
+:mod:`simsgp.backend`); the metrics are computed there and returned as floats.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-__all__ = ["EVALUATION_FIELDS", "consensus_distance", "evaluate", "staleness_histogram", "summarize"]
+from simsgp.backend import array_namespace
+
+__all__ = [
+    "EVALUATION_FIELDS", "consensus_distance", "evaluate", "model_metrics", "staleness_histogram", "summarize"
+]
 
 EVALUATION_FIELDS = (
     "iteration", "sim_time", "loss", "accuracy", "consensus_distance", "weight_min", "weight_max"
@@ -25,26 +32,39 @@ def consensus_distance(z: np.ndarray) -> float:
     >>> consensus_distance(np.array([[0.0, 0.0], [2.0, 0.0]]))
     1.0
     """
-    return float(np.linalg.norm(z - z.mean(axis=0), axis=1).mean())
+    xp = array_namespace(z)
+    diff = z - xp.mean(z, axis=0)
+    return float(xp.mean(xp.sqrt(xp.sum(diff * diff, axis=1))))
 
 
-def evaluate(iteration: int, sim_time: float, z: np.ndarray, w: np.ndarray, task: Any) -> tuple[float, ...]:
-    """One evaluation point, in the order of :data:`EVALUATION_FIELDS`.
+def model_metrics(z: Any, w: Any, task: Any) -> dict[str, float]:
+    """Loss, accuracy, consensus distance and weight range of the node models.
 
-    ``loss`` and ``accuracy`` are means over nodes of each node's model on
-    the full training data and the test data (NaN accuracy where the task has
-    none).
+    ``loss`` and ``accuracy`` are means over nodes of each node's model (row
+    of ``z``) on the full training data and the test data (NaN accuracy where
+    the task has none).
+
+    Examples
+    --------
+    >>> from simsgp.tasks import QuadraticTask
+    >>> task = QuadraticTask(np.ones(1), np.array([[0.0], [2.0]]))
+    >>> model_metrics(np.array([[1.0], [3.0]]), np.array([0.5, 1.5]), task)
+    {'loss': 1.0, 'accuracy': nan, 'consensus_distance': 1.0, 'weight_min': 0.5, 'weight_max': 1.5}
     """
+    xp = array_namespace(z)
     accuracy = task.accuracy_many(z)
-    return (
-        float(iteration),
-        float(sim_time),
-        float(np.mean(task.loss_many(z))),
-        np.nan if accuracy is None else float(np.mean(accuracy)),
-        consensus_distance(z),
-        float(w.min()),
-        float(w.max()),
-    )
+    return {
+        "loss": float(xp.mean(task.loss_many(z))),
+        "accuracy": math.nan if accuracy is None else float(xp.mean(accuracy)),
+        "consensus_distance": consensus_distance(z),
+        "weight_min": float(xp.min(w)),
+        "weight_max": float(xp.max(w)),
+    }
+
+
+def evaluate(iteration: int, sim_time: float, z: Any, w: Any, task: Any) -> tuple[float, ...]:
+    """One evaluation point, in the order of :data:`EVALUATION_FIELDS` (see :func:`model_metrics`)."""
+    return (float(iteration), float(sim_time), *model_metrics(z, w, task).values())
 
 
 def staleness_histogram(staleness: np.ndarray) -> list[int]:
@@ -97,15 +117,15 @@ def summarize(records: dict[str, np.ndarray], z: np.ndarray, w: np.ndarray, task
     compute = busy - wait
     n = len(w)
     topology = network.topology
-    accuracy = task.accuracy_many(z)
+    model = model_metrics(z, w, task)
     return {
         "iterations": iterations,
         "sim_time": sim_time,
         "sim_time_per_iteration": sim_time / iterations if iterations else None,
         "node_time_per_iteration": (last_end / np.maximum(done, 1)).tolist(),
-        "final_loss": _finite_or_none(float(np.mean(task.loss_many(z)))),
-        "final_accuracy": None if accuracy is None else float(np.mean(accuracy)),
-        "consensus_distance": consensus_distance(z),
+        "final_loss": _finite_or_none(model["loss"]),
+        "final_accuracy": _finite_or_none(model["accuracy"]),
+        "consensus_distance": model["consensus_distance"],
         "compute_fraction": _ratio(compute.sum(), busy.sum()),
         "comm_wait_fraction": _ratio(wait.sum(), busy.sum()),
         "node_compute_fraction": [_ratio(c, b) for c, b in zip(compute, busy)],
@@ -115,8 +135,8 @@ def summarize(records: dict[str, np.ndarray], z: np.ndarray, w: np.ndarray, task
         "node_bytes_sent": network.bytes_sent.tolist(),
         "link_bytes": dict(zip(topology.link_names, network.link_bytes.tolist())),
         "staleness_histogram": staleness_histogram(records["staleness"]),
-        "weight_min": float(w.min()),
-        "weight_max": float(w.max()),
+        "weight_min": model["weight_min"],
+        "weight_max": model["weight_max"],
     }
 
 

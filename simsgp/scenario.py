@@ -27,12 +27,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Union
 
+from simsgp import backend as backends
 from simsgp.algorithms import ALGORITHMS
 from simsgp.cluster import COMPUTE_MODELS
 from simsgp.collectives import COLLECTIVES
 from simsgp.errors import ScenarioError
 from simsgp.graphs import GRAPHS
-from simsgp.network import TOPOLOGY_DIR, available_topologies
+from simsgp.network import available_topologies
 from simsgp.tasks import PARTITIONS, PAYLOADS, TASKS
 
 try:  # Python >= 3.11
@@ -292,6 +293,9 @@ class Scenario:
     NaN); for sweeps over many nodes. ``analytic``: time synchronous
     algorithms (allreduce, localsgd, ps-sync) by recursion over their
     messages instead of one event per flow; same results, thousands of nodes.
+    ``backend`` and ``device``: where the node math runs (see
+    :mod:`simsgp.backend`): ``"numpy"`` (default), ``"torch"`` or ``"cupy"``,
+    on ``"cpu"`` or ``"cuda"`` (default: the backend's own, cuda for cupy).
     """
 
     seed: int = 0
@@ -301,6 +305,8 @@ class Scenario:
     trace: bool = False
     timing_only: bool = False
     analytic: bool = False
+    backend: str = "numpy"
+    device: str | None = None
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
@@ -317,6 +323,7 @@ class Scenario:
             _positive("time_limit", self.time_limit)
         if self.eval_every is None:
             object.__setattr__(self, "eval_every", _default_eval_every(self.iterations, self.timing_only))
+        object.__setattr__(self, "device", backends.check(self.backend, self.device))
         if self.analytic and not hasattr(ALGORITHMS[self.algorithm.name], "run_analytic"):
             analytic = sorted(name for name, module in ALGORITHMS.items() if hasattr(module, "run_analytic"))
             _fail("analytic", True, f"false for algorithm.name={self.algorithm.name!r}; the analytic mode covers {analytic}")
@@ -497,6 +504,8 @@ def apply_overrides(scenario: Scenario, assignments: Iterable[str]) -> Scenario:
         data["algorithm"]["graph"] = None
     if "eval_every" not in keys and scenario.eval_every == _default_eval_every(scenario.iterations, scenario.timing_only):
         data["eval_every"] = None
+    if "device" not in keys and scenario.device == backends.check(scenario.backend):
+        data["device"] = None
     return from_dict(data)
 
 

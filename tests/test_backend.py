@@ -14,9 +14,12 @@ import numpy as np
 import pytest
 
 from simsgp import pushsum
+from simsgp.algorithms import ALGORITHMS
 from simsgp.backend import BACKENDS, DEVICES, Backend, array_namespace, get_backend
+from simsgp.engine import run
 from simsgp.errors import ScenarioError
 from simsgp.optim import SGDConfig, sgd_update
+from simsgp.scenario import apply_overrides, from_dict
 from simsgp.tasks import TASKS, Task, TimingOnlyTask, make_task
 
 RTOL = 1e-12
@@ -288,26 +291,71 @@ def test_sgd_update_on_torch_matches_numpy(torch_backend, rng, cfg):
         assert_close(a, want, torch_backend)
 
 
-def test_sgp_steps_on_torch_track_numpy(torch_backend):
-    """Ten rounds of local SGD plus push-sum on a ring, both backends from one seed."""
-    task = make_task("logistic-digits", 4, np.random.default_rng(0))
-    on_torch = task.to_backend(torch_backend)
-    cfg = SGDConfig(lr=0.5, momentum=0.9, weight_decay=1e-4)
+# --- whole runs --------------------------------------------------------------
 
-    def run(task, backend):
-        rngs = [np.random.default_rng(i) for i in range(4)]
-        x0 = task.init_params(np.random.default_rng(9))
-        xs, ws = [x0 * 1.0 for _ in range(4)], [1.0] * 4
-        bufs = [backend.zeros(task.dim) for _ in range(4)]
-        for _ in range(10):
-            for i in range(4):
-                _, grad = task.grad(i, pushsum.debias(xs[i], ws[i]), task.sample_batch(i, rngs[i]))
-                xs[i], bufs[i] = sgd_update(xs[i], grad, bufs[i], cfg)
-            shares = [pushsum.share(xs[i], ws[i], 1) for i in range(4)]
-            for i in range(4):
-                (kx, kw), (sx, sw) = shares[i], shares[(i - 1) % 4]
-                xs[i], ws[i] = pushsum.receive(kx, kw, [sx], [sw])
-        return np.stack([backend.to_numpy(pushsum.debias(x, w)) for x, w in zip(xs, ws)])
 
-    want = run(task, get_backend())
-    np.testing.assert_allclose(run(on_torch, torch_backend), want, rtol=1e-10, atol=1e-10 * np.abs(want).max())
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+def test_run_on_torch_matches_numpy(torch_backend, algorithm):
+    """Same scenario and seed: identical schedule, same models and metrics to 1e-6 (issue 6)."""
+    scenario = {"iterations": 12, "cluster": {"nodes": 4}, "algorithm": {"name": algorithm},
+                "task": {"name": "mlp-digits", "hidden": 8}}
+    on_numpy = run(scenario)
+    on_torch = run({**scenario, "backend": "torch"})
+    assert on_torch.scenario.backend == "torch" and on_torch.scenario.device == "cpu"
+    assert on_torch.params.dtype == np.float64 and isinstance(on_torch.params, np.ndarray)
+    for key in ("start", "end", "bytes_sent"):
+        assert np.array_equal(on_torch.records[key], on_numpy.records[key], equal_nan=True)
+    np.testing.assert_allclose(on_torch.params, on_numpy.params, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(on_torch.weights, on_numpy.weights, rtol=1e-12)
+    for key in ("loss", "accuracy", "consensus_distance"):
+        np.testing.assert_allclose(on_torch.evaluations[key], on_numpy.evaluations[key], rtol=1e-6)
+    assert on_torch.summary["final_loss"] == pytest.approx(on_numpy.summary["final_loss"], rel=1e-6)
+
+
+@pytest.mark.parametrize("algorithm", ["allreduce", "localsgd", "ps-sync"])
+def test_analytic_run_on_torch_matches_numpy(torch_backend, algorithm):
+    scenario = {"iterations": 10, "analytic": True, "cluster": {"nodes": 5}, "algorithm": {"name": algorithm},
+                "task": {"name": "quadratic", "noise": 0.1}}
+    np.testing.assert_allclose(run({**scenario, "backend": "torch"}).params, run(scenario).params, rtol=1e-9, atol=1e-12)
+
+
+def test_timing_only_run_on_torch_gives_the_numpy_times(torch_backend):
+    scenario = {"iterations": 5, "timing_only": True, "cluster": {"nodes": 4}}
+    assert np.array_equal(run({**scenario, "backend": "torch"}).records["end"], run(scenario).records["end"])
+
+
+# --- scenario keys ----------------------------------------------------------
+
+
+def test_scenario_backend_defaults_to_numpy_on_cpu():
+    scenario = from_dict({})
+    assert (scenario.backend, scenario.device) == ("numpy", "cpu")
+    assert from_dict({"backend": "cupy"}).device == "cuda"  # checked without importing CuPy
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"backend": "jax"}, r"backend='jax'; expected one of \['numpy', 'torch', 'cupy'\]"),
+        ({"backend": "torch", "device": "tpu"}, r"device='tpu'; expected one of \['cpu', 'cuda'\]"),
+        ({"device": "cuda"}, r"backend='numpy' with device='cuda'; numpy runs on the CPU only"),
+        ({"backend": "cupy", "device": "cpu"}, r"backend='cupy' with device='cpu'"),
+    ],
+)
+def test_scenario_rejects_bad_backend_or_device(data, message):
+    with pytest.raises(ScenarioError, match=message):
+        from_dict(data)
+
+
+def test_set_backend_rederives_the_default_device():
+    scenario = apply_overrides(from_dict({}), ["backend='torch'"])
+    assert (scenario.backend, scenario.device) == ("torch", "cpu")
+    assert apply_overrides(from_dict({}), ["backend='cupy'"]).device == "cuda"
+    with pytest.raises(ScenarioError, match="backend='numpy' with device='cuda'"):
+        apply_overrides(from_dict({"backend": "torch", "device": "cuda"}), ["backend='numpy'"])
+
+
+def test_run_without_torch_names_the_fix(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(ScenarioError, match=r"backend='torch' needs PyTorch"):
+        run({"iterations": 1, "backend": "torch"})

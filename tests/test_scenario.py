@@ -43,7 +43,7 @@ def test_scenario_rejects_unknown_key_with_suggestion():
 
 
 def test_scenario_rejects_unknown_top_level_key():
-    with pytest.raises(ScenarioError, match=r"frobnicate: unknown key; expected one of \['algorithm', 'analytic', 'cluster'"):
+    with pytest.raises(ScenarioError, match=r"frobnicate: unknown key; expected one of \['algorithm', 'analytic', 'backend', 'cluster', 'device'"):
         from_dict({"frobnicate": 1})  # no close match, so no suggestion
 
 

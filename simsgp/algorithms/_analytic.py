@@ -39,7 +39,7 @@ def run_iterations(ctx: RunContext, communicate: Communicate, losses: np.ndarray
 
 def gradients(ctx: RunContext, losses: np.ndarray) -> np.ndarray:
     """Every node's mini-batch gradient at its parameters (losses written into ``losses``)."""
-    grads = np.empty_like(ctx.x)
+    grads = ctx.xp.empty_like(ctx.x)
     for i in range(ctx.n):
         losses[i], grads[i] = ctx.task.grad(i, ctx.x[i], ctx.task.sample_batch(i, ctx.batch_rngs[i]))
     return grads

@@ -23,10 +23,11 @@ class ServerState:
     def __init__(self, ctx: RunContext):
         cfg = ctx.scenario.algorithm
         self.ctx = ctx
-        self.params = ctx.x[0].copy()
-        self.momentum = np.zeros_like(self.params)
+        xp = ctx.xp
+        self.params = xp.asarray(ctx.x[0], copy=True)
+        self.momentum = xp.zeros_like(self.params)
         self.slices = [slice(int(idx[0]), int(idx[-1]) + 1) if idx.size else slice(0, 0)
-                       for idx in np.array_split(np.arange(self.params.size), cfg.servers)]
+                       for idx in np.array_split(np.arange(self.params.shape[0]), cfg.servers)]
         self.hosts = [ctx.n + s for s in range(cfg.servers)]
         self.version = [0] * cfg.servers
         self.message_bytes = ctx.nbytes / cfg.servers
@@ -38,4 +39,4 @@ class ServerState:
             self.params[part], grad, self.momentum[part], self.ctx.sgd
         )
         self.version[s] += 1
-        return self.params[part].copy()
+        return self.ctx.xp.asarray(self.params[part], copy=True)

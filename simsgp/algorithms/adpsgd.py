@@ -86,7 +86,7 @@ def _compute(ctx: RunContext, i: int, progress: _Progress) -> Generator[Any, Any
     env = ctx.env
     for t in range(ctx.max_iterations):
         start = env.now
-        read = ctx.x[i].copy()
+        read = ctx.xp.asarray(ctx.x[i], copy=True)
         averagings = progress.averagings[i]
         batch = yield from compute_phase(ctx, i)
         loss, ctx.x[i] = sgd_step(ctx, i, batch, at=read)

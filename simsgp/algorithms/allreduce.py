@@ -24,6 +24,7 @@ import numpy as np
 
 from simsgp import analytic
 from simsgp.algorithms._analytic import gradients, run_iterations, unsupported
+from simsgp.backend import array_namespace
 from simsgp.collectives import allreduce, bucket_sizes
 from simsgp.optim import sgd_update
 
@@ -44,15 +45,15 @@ class MeanOnce:
     them) and none has yet deposited round ``t + 1``'s.
     """
 
-    def __init__(self, n: int, dim: int):
-        self.rows = np.zeros((n, dim))
+    def __init__(self, rows: Any):
+        self.rows = rows
         self._round = -1
-        self._mean = np.zeros(dim)
+        self._mean = rows[0]
 
-    def mean(self, t: int) -> np.ndarray:
+    def mean(self, t: int) -> Any:
         """Mean of the deposited rows for round ``t``."""
         if self._round != t:
-            self._mean = self.rows.mean(axis=0)
+            self._mean = array_namespace(self.rows).mean(self.rows, axis=0)
             self._round = t
         return self._mean
 
@@ -74,7 +75,7 @@ def bucket_ready_times(start, compute, buckets: list[float], backward_fraction: 
 
 def start(ctx: RunContext) -> None:
     """Start one allreduce-SGD process per node."""
-    average = MeanOnce(ctx.n, ctx.x.shape[1])
+    average = MeanOnce(ctx.backend.zeros(ctx.x.shape))
     cfg = ctx.scenario.algorithm
     buckets = bucket_sizes(ctx.nbytes, cfg.bucket_bytes) if cfg.overlap else [ctx.nbytes]
     for node in range(ctx.n):
@@ -127,7 +128,7 @@ def run_analytic(ctx: RunContext) -> None:
     losses = np.zeros(ctx.n)
 
     def communicate(t: int, start: np.ndarray, compute: np.ndarray) -> np.ndarray:
-        mean = gradients(ctx, losses).mean(axis=0)
+        mean = ctx.xp.mean(gradients(ctx, losses), axis=0)
         finish = start
         for size, ready in zip(buckets, bucket_ready_times(start, compute, buckets, cfg.backward_fraction)):
             finish = ring.allreduce(np.maximum(ready, finish), size)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from simsgp.algorithms import ps_async
+from simsgp.backend import array_namespace
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
@@ -49,7 +50,7 @@ def adaptive_lambda(mean_square: np.ndarray, grad: np.ndarray, lambda0: float, m
     (array([1.]), array([1.]))
     """
     mean_square = momentum * mean_square + (1.0 - momentum) * grad * grad
-    return lambda0 / np.sqrt(mean_square + _EPS), mean_square
+    return lambda0 / array_namespace(mean_square).sqrt(mean_square + _EPS), mean_square
 
 
 def start(ctx: RunContext) -> None:
@@ -61,7 +62,7 @@ def start(ctx: RunContext) -> None:
         lam: float | np.ndarray = cfg.dc_lambda
         if cfg.dc_adaptive:
             lam, mean_square[server] = adaptive_lambda(
-                mean_square.get(server, np.zeros_like(grad)), grad, cfg.dc_lambda, cfg.dc_momentum
+                mean_square.get(server, ctx.xp.zeros_like(grad)), grad, cfg.dc_lambda, cfg.dc_momentum
             )
         return compensate(grad, w_now, w_stale, lam)
 

@@ -30,7 +30,7 @@ HAS_SERVERS = False
 
 def start(ctx: RunContext) -> None:
     """Start one Local SGD process per node."""
-    average = MeanOnce(ctx.n, ctx.x.shape[1])
+    average = MeanOnce(ctx.backend.zeros(ctx.x.shape))
     for node in range(ctx.n):
         ctx.env.process(_node(ctx, node, average))
 
@@ -58,7 +58,7 @@ def run_analytic(ctx: RunContext) -> None:
         ctx.x[:], ctx.momentum[:] = sgd_update(ctx.x, gradients(ctx, losses), ctx.momentum, ctx.sgd)
         if (t + 1) % ctx.scenario.algorithm.local_steps:
             return start + compute
-        ctx.x[:] = ctx.x.mean(axis=0)
+        ctx.x[:] = ctx.xp.mean(ctx.x, axis=0)
         return ring.allreduce(start + compute, ctx.nbytes)
 
     run_iterations(ctx, communicate, losses)

@@ -67,7 +67,7 @@ def _server(
     ctx: RunContext, s: int, servers: ServerState, compensate: Compensation | None
 ) -> Generator[Any, Any, None]:
     host, box, part = servers.hosts[s], ctx.mailboxes[servers.hosts[s]], servers.slices[s]
-    sent_to = np.tile(servers.params[part], (ctx.n, 1))  # the slice each worker last received
+    sent_to = ctx.xp.stack([servers.params[part]] * ctx.n)  # the slice each worker last received
     replies = [0] * ctx.n
     while True:
         for message in (yield box.get("push", 1)):

@@ -57,8 +57,8 @@ def _server(ctx: RunContext, s: int, servers: ServerState) -> Generator[Any, Any
     host, box = servers.hosts[s], ctx.mailboxes[servers.hosts[s]]
     for t in range(ctx.max_iterations):
         pushed = yield box.get(t, ctx.n)
-        grads = np.stack([m.payload for m in sorted(pushed, key=lambda m: m.src)])
-        updated = servers.step(s, grads.mean(axis=0))
+        grads = ctx.xp.stack([m.payload for m in sorted(pushed, key=lambda m: m.src)])
+        updated = servers.step(s, ctx.xp.mean(grads, axis=0))
         for worker in range(ctx.n):
             post(ctx.network, ctx.mailboxes, host, worker, t, updated, servers.message_bytes)
 
@@ -86,7 +86,7 @@ def run_analytic(ctx: RunContext) -> None:
         returned, broadcast_busy = analytic.shared_link(np.full(n, ready), size, down_rate, topology.capacity[broadcast])
         analytic.account(network, up, size, sent - pushed, shared=incast, shared_busy=incast_busy)
         analytic.account(network, down, size, returned - ready, shared=broadcast, shared_busy=broadcast_busy)
-        ctx.x[:] = servers.step(0, gradients(ctx, losses).mean(axis=0))
+        ctx.x[:] = servers.step(0, ctx.xp.mean(gradients(ctx, losses), axis=0))
         return returned + down_latency
 
     run_iterations(ctx, communicate, losses)
