@@ -16,6 +16,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
         ["bench_engine.py", "--nodes", "4", "--iterations", "10"],
         ["bench_scale.py", "--quick"],
         ["compare_algorithms.py", "--nodes", "4", "--iterations", "5", "--algorithms", "sgp", "allreduce"],
+        ["bench_backend.py", "--nodes", "4", "--hidden", "8", "--iterations", "3", "--backends", "numpy", "cupy:cuda"],
     ],
 )
 def test_benchmark_script_smoke_run(argv):
