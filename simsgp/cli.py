@@ -7,6 +7,7 @@ one line on stderr with exit status 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -89,8 +90,10 @@ def format_summary(result: Result, *, max_rows: int = 10) -> str:
     sgp on 2 nodes, 2 iterations (simsgp 0.1.0, seed 0)
     """
     s, sc = result.summary, result.scenario
+    backend = "" if sc.backend == "numpy" else f", {sc.backend} on {sc.device}"
     lines = [
-        f"{sc.algorithm.name} on {sc.cluster.nodes} nodes, {s['iterations']} iterations (simsgp {result.version}, seed {sc.seed})",
+        f"{sc.algorithm.name} on {sc.cluster.nodes} nodes, {s['iterations']} iterations"
+        f" (simsgp {result.version}, seed {sc.seed}{backend})",
         f"  simulated time        {s['sim_time']:.6g} s ({s['sim_time_per_iteration']:.6g} s per iteration)",
         f"  per node              {_spread(s['node_time_per_iteration'], '.4g')} s per iteration",
         f"  final loss            {_number(s['final_loss'], '.6g')}",
@@ -144,6 +147,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SimsgpError as exc:
         print(f"simsgp: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _load(args: argparse.Namespace) -> scenario_mod.Scenario:

@@ -1,6 +1,8 @@
 """The command line, run in-process."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -97,3 +99,12 @@ def test_cli_reproduce_paper_prints_every_cell(capsys):
 def test_cli_bad_measurement(capsys):
     assert main(["calibrate", "--measure", "sgp=0.3"]) == 2
     assert "ALGORITHM:NODES=SECONDS" in capsys.readouterr().err
+
+
+def test_cli_output_into_a_closed_pipe_stops_quietly():
+    """`simsgp run | head -1`: no BrokenPipeError traceback on stderr."""
+    code = "from simsgp.cli import main; raise SystemExit(main(['run', '--set', 'iterations=2', '--set', 'cluster.nodes=2']))"
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdout.close()  # the reader is gone before the first line
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 141 and "Traceback" not in stderr
