@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import simpy
 
 from simsgp.errors import TopologyError
 from simsgp.network import Network, available_topologies, load_topology, star
