@@ -64,14 +64,18 @@ def ring_allreduce(
     >>> finish.tolist()   # 2 (p - 1) steps of 1 + 0.5 s
     [9.0, 9.0, 9.0, 9.0]
     """
-    send = np.asarray(ready, dtype=float)
+    send = np.array(ready, dtype=float)
     transfer = chunk / rate
-    free = np.asarray(free, dtype=float)
+    free = np.array(free, dtype=float)
     busy = np.zeros_like(send)
-    for _ in range(2 * (len(send) - 1)):
-        free = np.maximum(send, free) + transfer
+    arrive = np.empty_like(send)
+    for _ in range(2 * (len(send) - 1)):  # in place: this loop is O(p) steps of O(p) work
+        np.maximum(send, free, out=free)
+        free += transfer
         busy += transfer
-        send = np.roll(free + latency, 1)  # node i receives what connection i - 1 carried
+        np.add(free, latency, out=arrive)
+        send[1:] = arrive[:-1]  # node i receives what connection i - 1 carried
+        send[0] = arrive[-1]
     return send, free, busy
 
 

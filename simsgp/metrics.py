@@ -130,7 +130,7 @@ def summarize(records: dict[str, np.ndarray], z: np.ndarray, w: np.ndarray, task
         "comm_wait_fraction": _ratio(wait.sum(), busy.sum()),
         "node_compute_fraction": [_ratio(c, b) for c, b in zip(compute, busy)],
         "node_comm_wait_fraction": [_ratio(c, b) for c, b in zip(wait, busy)],
-        "node_send_fraction": [_ratio(network.link_busy[i], last_end[i]) for i in range(n)],
+        "node_send_fraction": [_ratio(busy_s, end_s) for busy_s, end_s in zip(network.link_busy[:n], last_end)],
         "bytes_sent": float(network.bytes_sent.sum()),
         "node_bytes_sent": network.bytes_sent.tolist(),
         "link_bytes": dict(zip(topology.link_names, network.link_bytes.tolist())),

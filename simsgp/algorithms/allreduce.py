@@ -125,14 +125,15 @@ def run_analytic(ctx: RunContext) -> None:
     cfg = ctx.scenario.algorithm
     ring = RingTimer(ctx)
     buckets = bucket_sizes(ctx.nbytes, cfg.bucket_bytes) if cfg.overlap else [ctx.nbytes]
-    losses = np.zeros(ctx.n)
 
     def communicate(t: int, start: np.ndarray, compute: np.ndarray) -> np.ndarray:
-        mean = ctx.xp.mean(gradients(ctx, losses), axis=0)
         finish = start
         for size, ready in zip(buckets, bucket_ready_times(start, compute, buckets, cfg.backward_fraction)):
             finish = ring.allreduce(np.maximum(ready, finish), size)
-        ctx.x[:], ctx.momentum[:] = sgd_update(ctx.x, mean, ctx.momentum, ctx.sgd)
         return finish
 
-    run_iterations(ctx, communicate, losses)
+    def learn(t: int, losses: np.ndarray) -> None:
+        mean = ctx.xp.mean(gradients(ctx, losses), axis=0)
+        ctx.x[:], ctx.momentum[:] = sgd_update(ctx.x, mean, ctx.momentum, ctx.sgd)
+
+    run_iterations(ctx, communicate, learn)

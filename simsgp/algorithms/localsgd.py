@@ -52,13 +52,14 @@ def _node(ctx: RunContext, i: int, average: MeanOnce) -> Generator[Any, Any, Non
 def run_analytic(ctx: RunContext) -> None:
     """Local steps on the stacked state; the parameter allreduce timed by :class:`RingTimer`."""
     ring = RingTimer(ctx)
-    losses = np.zeros(ctx.n)
+    local_steps = ctx.scenario.algorithm.local_steps
 
     def communicate(t: int, start: np.ndarray, compute: np.ndarray) -> np.ndarray:
-        ctx.x[:], ctx.momentum[:] = sgd_update(ctx.x, gradients(ctx, losses), ctx.momentum, ctx.sgd)
-        if (t + 1) % ctx.scenario.algorithm.local_steps:
-            return start + compute
-        ctx.x[:] = ctx.xp.mean(ctx.x, axis=0)
-        return ring.allreduce(start + compute, ctx.nbytes)
+        return ring.allreduce(start + compute, ctx.nbytes) if (t + 1) % local_steps == 0 else start + compute
 
-    run_iterations(ctx, communicate, losses)
+    def learn(t: int, losses: np.ndarray) -> None:
+        ctx.x[:], ctx.momentum[:] = sgd_update(ctx.x, gradients(ctx, losses), ctx.momentum, ctx.sgd)
+        if (t + 1) % local_steps == 0:
+            ctx.x[:] = ctx.xp.mean(ctx.x, axis=0)
+
+    run_iterations(ctx, communicate, learn)

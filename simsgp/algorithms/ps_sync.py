@@ -77,7 +77,6 @@ def run_analytic(ctx: RunContext) -> None:
     up_rate, up_latency = analytic.connection_rates(topology, up, skip=incast)
     down_rate, down_latency = analytic.connection_rates(topology, down, skip=broadcast)
     size = np.full(n, servers.message_bytes)
-    losses = np.zeros(n)
 
     def communicate(t: int, start: np.ndarray, compute: np.ndarray) -> np.ndarray:
         pushed = start + compute
@@ -86,8 +85,10 @@ def run_analytic(ctx: RunContext) -> None:
         returned, broadcast_busy = analytic.shared_link(np.full(n, ready), size, down_rate, topology.capacity[broadcast])
         analytic.account(network, up, size, sent - pushed, shared=incast, shared_busy=incast_busy)
         analytic.account(network, down, size, returned - ready, shared=broadcast, shared_busy=broadcast_busy)
-        ctx.x[:] = servers.step(0, ctx.xp.mean(gradients(ctx, losses), axis=0))
         return returned + down_latency
 
-    run_iterations(ctx, communicate, losses)
+    def learn(t: int, losses: np.ndarray) -> None:
+        ctx.x[:] = servers.step(0, ctx.xp.mean(gradients(ctx, losses), axis=0))
+
+    run_iterations(ctx, communicate, learn)
 
