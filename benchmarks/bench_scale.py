@@ -64,6 +64,9 @@ def main() -> None:
         result = simsgp.run(scenario(settings, nodes, iterations))
         wall = time.perf_counter() - start
         events = result.summary["events"]
+        if result.scenario.analytic:  # no event per message: nothing to compare with bare SimPy
+            print(f"{name:<30}{nodes:>6}{iterations:>7}{'-':>10}{wall:>9.2f}{'-':>10}{'-':>14}{'-':>10}")
+            continue
         bare = bare_simpy(events)
         print(f"{name:<30}{nodes:>6}{iterations:>7}{events:>10}{wall:>9.2f}{events / wall:>10.0f}{bare:>14.2f}{wall / bare:>9.1f}x")
     nodes, iterations = (8, 10) if args.quick else (256, 100)
