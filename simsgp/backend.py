@@ -283,15 +283,7 @@ def check(name: str, device: str | None = None) -> str:
 
     The checks that need the library (installed? a CUDA device?) wait for
     :class:`Backend`; these fail fast, for example while a scenario file is
-    validated.
-
-    Parameters
-    ----------
-    name : str
-        One of :data:`BACKENDS`.
-    device : str or None, default None
-        One of :data:`DEVICES`; None picks the backend's own: ``"cpu"`` for
-        numpy and torch, ``"cuda"`` for cupy.
+    validated. `name` and `device` are as in :func:`get_backend`.
 
     Returns
     -------
