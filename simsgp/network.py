@@ -52,8 +52,15 @@ try:  # Python >= 3.11
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-TOPOLOGY_DIR = Path(__file__).resolve().parent.parent / "topologies"
-"""Folder of the shipped physical network descriptions (TOML files)."""
+_INSTALLED_TOPOLOGIES = Path(__file__).resolve().parent / "topologies"
+TOPOLOGY_DIR = (
+    _INSTALLED_TOPOLOGIES if _INSTALLED_TOPOLOGIES.is_dir() else Path(__file__).resolve().parent.parent / "topologies"
+)
+"""Folder of the shipped physical network descriptions (TOML files).
+
+``simsgp/topologies/`` in an installed wheel; the repository's top-level
+``topologies/`` in a source checkout or editable install.
+"""
 
 
 @dataclass(frozen=True)
