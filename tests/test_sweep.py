@@ -151,6 +151,17 @@ def test_run_sweep_writes_mixed_type_column_as_toml_literals(base, tmp_path):
     assert [t["task.payload"] for t in read_csv(tmp_path / "results.csv")] == ['"task"', "1000000.0"]
 
 
+def test_run_sweep_parquet_table_matches_csv(base, tmp_path):
+    parquet = pytest.importorskip("pyarrow.parquet", reason="pyarrow is optional; the test extra installs it")
+    rows = run_sweep(base, parse_grid(["cluster.nodes=2,3", 'task.payload="task",1e6']), tmp_path, workers=1, progress=False)
+    table = parquet.read_table(tmp_path / "results.parquet").to_pylist()
+    assert [list(row) for row in table] == [list(row) for row in read_csv(tmp_path / "results.csv")]
+    assert [(t["cluster.nodes"], t["task.payload"], t["key"]) for t in table] == [
+        (r["cluster.nodes"], '"task"' if r["task.payload"] == "task" else "1000000.0", r["key"]) for r in rows
+    ]
+    assert [t["sim_time_per_iteration"] for t in table] == [r["sim_time_per_iteration"] for r in rows]
+
+
 def test_run_sweep_names_summary_column_apart_from_grid_key(base, tmp_path):
     rows = run_sweep(base, {"iterations": [3]}, tmp_path, workers=1, progress=False)
     assert rows[0]["iterations"] == 3 and rows[0]["summary.iterations"] == 3
