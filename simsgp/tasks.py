@@ -41,7 +41,7 @@ import numpy as np
 import numpy.typing as npt
 from sklearn.datasets import load_digits
 
-from simsgp.backend import Backend, device
+from simsgp.backend import Backend
 from simsgp.errors import ScenarioError
 
 __all__ = [
@@ -458,8 +458,8 @@ class QuadraticTask:
         >>> task.backend
         Backend(name='numpy', device='cpu')
         """
-        move = lambda a: _move(a, self.backend, backend, "float64")  # noqa: E731
-        return replace(self, curvature=move(self.curvature), centers=move(self.centers), backend=backend)
+        curvature, centers = (_move(a, self.backend, backend, "float64") for a in (self.curvature, self.centers))
+        return replace(self, curvature=curvature, centers=centers, backend=backend)
 
     def init_params(self, rng: np.random.Generator) -> FloatArray:
         """Draw standard-normal initial parameters.
@@ -1168,7 +1168,7 @@ class MLPDigitsTask(_DigitsTask):
         """Hidden activations and logits; broadcasts over leading axes of `x`."""
         w1, w2 = self._layers(x)
         h = a @ w1
-        h = self.backend.xp.maximum(h, self.backend.xp.zeros((), dtype=h.dtype, device=device(h)))
+        h[h < 0.0] = 0.0  # ReLU in place (keeps -0.0 and NaN as np.maximum(h, 0) does)
         z = h @ w2[..., :-1, :]
         z += w2[..., -1:, :]
         return h, z
