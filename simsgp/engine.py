@@ -102,7 +102,8 @@ def build(scenario: Scenario) -> RunContext:
     n = scenario.cluster.nodes
     data_seed, init_seed, compute_seed, batch_seed = np.random.SeedSequence(scenario.seed).spawn(4)
     task_cfg = scenario.task
-    backend = get_backend(scenario.backend, scenario.device)
+    # timing-only runs do no math: their few placeholder arrays stay on the host, needing no GPU
+    backend = get_backend() if scenario.timing_only else get_backend(scenario.backend, scenario.device)
     learning_task = make_task(  # in timing-only runs only its parameter count matters: one shard will do
         task_cfg.name,
         1 if scenario.timing_only else n,

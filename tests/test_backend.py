@@ -312,6 +312,26 @@ def test_run_on_torch_matches_numpy(torch_backend, algorithm):
     assert on_torch.summary["final_loss"] == pytest.approx(on_numpy.summary["final_loss"], rel=1e-6)
 
 
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"algorithm": {"name": "osgp", "tau": 2}, "cluster": {"nodes": 5, "slow_nodes": {"1": 3.0}}},
+        {"algorithm": {"name": "allreduce", "overlap": True, "bucket_bytes": 1000.0}},
+        {"algorithm": {"name": "allreduce", "collective": "parallel"}},
+        {"algorithm": {"name": "ps-sync", "servers": 2}},
+        {"algorithm": {"name": "dcasgd", "dc_adaptive": True, "servers": 3}},
+        {"algorithm": {"name": "sgp"}, "cluster": {"nodes": 5, "failures": [{"node": 2, "start": 0.2, "end": 0.5}],
+                                                   "transient": {"probability": 0.3}}},
+    ],
+    ids=["osgp-tau2-slow", "allreduce-buckets", "allreduce-parallel", "ps-sync-2-servers", "dcasgd-adaptive", "sgp-failure"],
+)
+def test_run_options_on_torch_match_numpy(torch_backend, settings):
+    scenario = {"iterations": 10, "cluster": {"nodes": 4}, "task": {"name": "quadratic", "noise": 0.1}, **settings}
+    on_numpy, on_torch = run(scenario), run({**scenario, "backend": "torch"})
+    assert np.array_equal(on_torch.records["end"], on_numpy.records["end"], equal_nan=True)
+    np.testing.assert_allclose(on_torch.params, on_numpy.params, rtol=1e-6, atol=1e-9)
+
+
 @pytest.mark.parametrize("algorithm", ["allreduce", "localsgd", "ps-sync"])
 def test_analytic_run_on_torch_matches_numpy(torch_backend, algorithm):
     scenario = {"iterations": 10, "analytic": True, "cluster": {"nodes": 5}, "algorithm": {"name": algorithm},
@@ -319,9 +339,13 @@ def test_analytic_run_on_torch_matches_numpy(torch_backend, algorithm):
     np.testing.assert_allclose(run({**scenario, "backend": "torch"}).params, run(scenario).params, rtol=1e-9, atol=1e-12)
 
 
-def test_timing_only_run_on_torch_gives_the_numpy_times(torch_backend):
+def test_timing_only_run_needs_no_backend_library(monkeypatch):
+    """No math, so no arrays to place: a timing-only scenario written for a GPU runs anywhere."""
+    monkeypatch.setitem(sys.modules, "cupy", None)
     scenario = {"iterations": 5, "timing_only": True, "cluster": {"nodes": 4}}
-    assert np.array_equal(run({**scenario, "backend": "torch"}).records["end"], run(scenario).records["end"])
+    on_gpu = run({**scenario, "backend": "cupy"})
+    assert on_gpu.scenario.backend == "cupy"
+    assert np.array_equal(on_gpu.records["end"], run(scenario).records["end"])
 
 
 # --- scenario keys ----------------------------------------------------------
