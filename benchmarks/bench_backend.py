@@ -47,6 +47,8 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["numpy", "torch:cpu", "torch:cuda", "cupy:cuda"],
                         help="BACKEND:DEVICE pairs; numpy first (the reference)")
     args = parser.parse_args()
+    if args.backends[0] != "numpy":
+        parser.error("--backends: the first must be numpy (speed-up and differences are relative to it)")
     print(f"{'backend':<12}{'nodes':>6}{'dim':>10}{'iters':>6}{'wall s':>9}{'node-it/s':>11}{'speed-up':>10}{'max |dz|':>10}")
     reference: tuple[float, np.ndarray] | None = None
     for pair in args.backends:

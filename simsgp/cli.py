@@ -91,9 +91,9 @@ def format_summary(result: Result, *, max_rows: int = 10) -> str:
     """
     s, sc = result.summary, result.scenario
     backend = "" if sc.backend == "numpy" else f", {sc.backend} on {sc.device}"
+    header = f"{sc.algorithm.name} on {sc.cluster.nodes} nodes, {s['iterations']} iterations"
     lines = [
-        f"{sc.algorithm.name} on {sc.cluster.nodes} nodes, {s['iterations']} iterations"
-        f" (simsgp {result.version}, seed {sc.seed}{backend})",
+        f"{header} (simsgp {result.version}, seed {sc.seed}{backend})",
         f"  simulated time        {s['sim_time']:.6g} s ({s['sim_time_per_iteration']:.6g} s per iteration)",
         f"  per node              {_spread(s['node_time_per_iteration'], '.4g')} s per iteration",
         f"  final loss            {_number(s['final_loss'], '.6g')}",

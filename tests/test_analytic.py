@@ -90,6 +90,22 @@ def test_analytic_mode_agrees_with_event_mode(algorithm, cluster, topology):
     assert exact.summary["events"] < event.summary["events"] / 10
 
 
+@pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
+def test_analytic_timing_only_keeps_the_schedule_without_math(algorithm):
+    scenario = {
+        "iterations": 6,
+        "cluster": {"nodes": 6, **CLUSTERS["straggler"]},
+        "algorithm": ALGORITHMS[algorithm],
+        "task": {"payload": "resnet50"},
+        "analytic": True,
+    }
+    learning, timing = run(scenario), run({**scenario, "timing_only": True})
+    for field in ("start", "compute_end", "end", "bytes_sent"):
+        np.testing.assert_array_equal(timing.records[field], learning.records[field], err_msg=field)
+    assert np.isnan(timing.records["loss"]).all() and not np.isnan(learning.records["loss"]).any()
+    assert timing.summary["final_loss"] is None
+
+
 @pytest.mark.parametrize(
     ("settings", "match"),
     [

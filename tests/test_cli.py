@@ -17,6 +17,13 @@ def test_cli_run_prints_readable_summary(capsys):
         assert label in out
 
 
+def test_cli_run_header_names_a_non_numpy_backend(capsys):
+    pytest.importorskip("torch", reason="PyTorch is optional: pip install 'simsgp[torch]'")
+    assert main(["run", "--set", "iterations=2", "--set", "cluster.nodes=2", "--set", "backend=torch"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.startswith("sgp on 2 nodes, 2 iterations (simsgp ") and header.endswith(", seed 0, torch on cpu)")
+
+
 def test_cli_run_json_has_resolved_scenario(capsys, tmp_path):
     path = tmp_path / "s.toml"
     path.write_text('iterations = 3\n[cluster]\nnodes = 3\n[algorithm]\nname = "allreduce"\n')

@@ -1,4 +1,3 @@
-
 from simsgp.mailbox import Mailbox, Message, post
 from simsgp.network import Network, star
 

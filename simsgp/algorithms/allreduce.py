@@ -48,7 +48,7 @@ class MeanOnce:
     def __init__(self, rows: Any):
         self.rows = rows
         self._round = -1
-        self._mean = rows[0]
+        self._mean: Any = None
 
     def mean(self, t: int) -> Any:
         """Mean of the deposited rows for round ``t``."""
