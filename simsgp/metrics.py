@@ -79,16 +79,16 @@ def staleness_histogram(staleness: np.ndarray) -> list[int]:
     return np.bincount(values).tolist() if values.size else []
 
 
-def summarize(records: dict[str, np.ndarray], z: np.ndarray, w: np.ndarray, task: Any, network: Any) -> dict[str, Any]:
+def summarize(records: dict[str, np.ndarray], z: Any, w: Any, task: Any, network: Any) -> dict[str, Any]:
     """The summary of DESIGN.md section 5 plus where time and bytes went.
 
     Parameters
     ----------
     records : dict of ndarray
         Arrays of shape ``(iterations, nodes)`` as from :class:`simsgp.records.Records`.
-    z : ndarray, shape (nodes, d)
+    z : array, shape (nodes, d)
         Final de-biased parameters of every node.
-    w : ndarray, shape (nodes,)
+    w : array, shape (nodes,)
         Final push-sum weights.
     task : Task
         Evaluates loss and accuracy of every node's model.

@@ -52,10 +52,8 @@ try:  # Python >= 3.11
 except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-_INSTALLED_TOPOLOGIES = Path(__file__).resolve().parent / "topologies"
-TOPOLOGY_DIR = (
-    _INSTALLED_TOPOLOGIES if _INSTALLED_TOPOLOGIES.is_dir() else Path(__file__).resolve().parent.parent / "topologies"
-)
+_PACKAGE = Path(__file__).resolve().parent
+TOPOLOGY_DIR = _PACKAGE / "topologies" if (_PACKAGE / "topologies").is_dir() else _PACKAGE.parent / "topologies"
 """Folder of the shipped physical network descriptions (TOML files).
 
 ``simsgp/topologies/`` in an installed wheel; the repository's top-level

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -1242,6 +1242,11 @@ class TimingOnlyTask:
     backend: Backend = _HOST
     name: ClassVar[str] = "timing-only"
     dim: ClassVar[int] = 1
+    _zero: Any = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # grad runs once per node-iteration: one shared zero (callers never write to a gradient)
+        object.__setattr__(self, "_zero", self.backend.zeros(1))
 
     def to_backend(self, backend: Backend) -> TimingOnlyTask:
         """The same stand-in, making its arrays on `backend`."""
@@ -1255,8 +1260,8 @@ class TimingOnlyTask:
         """Nothing to sample."""
 
     def grad(self, node: int, x: FloatArray, batch_idx: None) -> tuple[float, FloatArray]:
-        """NaN loss and a zero gradient."""
-        return math.nan, self.backend.zeros(1)
+        """NaN loss and a zero gradient (the same array every call)."""
+        return math.nan, self._zero
 
     def loss(self, x: FloatArray) -> float:
         """NaN: there is no objective."""
