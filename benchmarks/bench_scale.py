@@ -2,8 +2,10 @@
 
 Each row runs one scenario once and prints its simulated events, wall
 seconds, events per second, and, for comparison, the wall seconds of a bare
-SimPy loop that processes the same number of events (the engine's overhead
-is the ratio). Peak memory is measured in a fresh process.
+SimPy loop that processes the same number of events: in one process (an
+event queue one entry deep, SimPy's floor) and in one process per node (the
+queue as deep as the run's). The engine's overhead is the ratio of the wall
+time to each. Peak memory is measured in a fresh process.
 
 Usage::
 
@@ -57,7 +59,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
     args = parser.parse_args()
-    print(f"{'scenario':<30}{'nodes':>6}{'iters':>7}{'events':>10}{'wall s':>9}{'events/s':>10}{'bare SimPy s':>14}{'overhead':>10}")
+    print(
+        f"{'scenario':<30}{'nodes':>6}{'iters':>7}{'events':>10}{'wall s':>9}{'events/s':>10}"
+        f"{'bare 1 proc s':>15}{'overhead':>10}{'bare n procs s':>16}{'overhead':>10}"
+    )
     for name, settings, full, quick in SCENARIOS:
         nodes, iterations = quick if args.quick else full
         start = time.perf_counter()
@@ -65,10 +70,13 @@ def main() -> None:
         wall = time.perf_counter() - start
         events = result.summary["events"]
         if result.scenario.analytic:  # no event per message: nothing to compare with bare SimPy
-            print(f"{name:<30}{nodes:>6}{iterations:>7}{'-':>10}{wall:>9.2f}{'-':>10}{'-':>14}{'-':>10}")
+            print(f"{name:<30}{nodes:>6}{iterations:>7}{'-':>10}{wall:>9.2f}{'-':>10}{'-':>15}{'-':>10}{'-':>16}{'-':>10}")
             continue
-        bare = bare_simpy(events)
-        print(f"{name:<30}{nodes:>6}{iterations:>7}{events:>10}{wall:>9.2f}{events / wall:>10.0f}{bare:>14.2f}{wall / bare:>9.1f}x")
+        bare, deep = bare_simpy(events), bare_simpy(events, nodes)
+        print(
+            f"{name:<30}{nodes:>6}{iterations:>7}{events:>10}{wall:>9.2f}{events / wall:>10.0f}"
+            f"{bare:>15.2f}{wall / bare:>9.1f}x{deep:>16.2f}{wall / deep:>9.1f}x"
+        )
     nodes, iterations = (8, 10) if args.quick else (256, 100)
     print(f"peak RSS, sgp on digits, {nodes} nodes x {iterations} iterations: {peak_rss_mib([], nodes, iterations):.0f} MiB")
 

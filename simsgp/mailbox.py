@@ -51,23 +51,30 @@ class Mailbox:
 
     def put(self, message: Message) -> None:
         """File a delivered message; wakes the node if its round is now complete."""
-        held = self._held.setdefault(message.tag, [])
-        held.append(message)
-        waiting = self._waiting.get(message.tag)
+        tag = message.tag
+        held = self._held.get(tag)
+        if held is None:
+            held = self._held[tag] = [message]
+        else:
+            held.append(message)
+        waiting = self._waiting.get(tag)
         if waiting is not None and len(held) == waiting[0]:
-            del self._waiting[message.tag]
-            waiting[1].succeed(self._held.pop(message.tag))
+            del self._waiting[tag], self._held[tag]
+            waiting[1].succeed(held)
 
     def deliver(self, event: simpy.Event) -> None:
         """Callback form of :meth:`put` for a network delivery event."""
-        self.put(event.value)
+        self.put(event._value)
 
     def get(self, tag: Hashable, count: int) -> simpy.Event:
         """An event that succeeds with the ``count`` messages of ``tag``."""
-        event = self.env.event()
-        held = self._held.get(tag, ())
-        if len(held) >= count:
-            event.succeed(self._held.pop(tag, []))
+        event = simpy.Event(self.env)
+        held = self._held.get(tag)
+        if held is not None and len(held) >= count:
+            del self._held[tag]
+            event.succeed(held)
+        elif count == 0:
+            event.succeed([])
         else:
             self._waiting[tag] = (count, event)
         return event

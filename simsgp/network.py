@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL
+from simpy.events import NORMAL, Event
 
 from simsgp.errors import TopologyError
 
@@ -550,21 +550,36 @@ def load_topology(
         raise TopologyError(f"topology file {path}: {exc}") from None
 
 
-class _Flow:
-    """One message in transit; mutable bookkeeping owned by :class:`Network`."""
+class _Connection:
+    """The route from one host to another and the messages queued on it, first in first out."""
 
-    __slots__ = ("seq", "src", "dst", "size", "links", "remaining", "rate", "t_last", "version", "delivered", "value")
+    __slots__ = ("links", "latency", "lone_rate", "queue")
 
-    def __init__(self, seq: int, src: int, dst: int, size: float, links: tuple[int, ...], now: float, delivered, value):
-        self.seq = seq
-        self.src = src
-        self.dst = dst
-        self.size = size
+    def __init__(self, links: tuple[int, ...], latency: float, lone_rate: float):
         self.links = links
+        self.latency = latency
+        self.lone_rate = lone_rate  # a flow alone on these links gets the smallest capacity
+        self.queue: deque[_Flow] = deque()
+
+
+class _Flow:
+    """One message in transit; mutable bookkeeping owned by :class:`Network`.
+
+    ``timer`` is the pending completion event for the current rate (``None``
+    once the flow has ended); a timer that is no longer the flow's is ignored.
+    """
+
+    __slots__ = ("seq", "connection", "links", "size", "remaining", "rate", "t_last", "timer", "delivered", "value")
+
+    def __init__(self, seq: int, connection: _Connection, size: float, now: float, delivered: simpy.Event, value: Any):
+        self.seq = seq
+        self.connection = connection
+        self.links = connection.links
+        self.size = size
         self.remaining = size
         self.rate = 0.0
         self.t_last = now
-        self.version = 0
+        self.timer: simpy.Event | None = None
         self.delivered = delivered
         self.value = value
 
@@ -619,7 +634,7 @@ class Network:
         self._on_link: list[dict[_Flow, None]] = [{} for _ in self.capacity]
         self._busy_since = [0.0] * len(self.capacity)
         self._flows_started = 0
-        self._connections: dict[tuple[int, int], deque[_Flow]] = {}
+        self._connections: dict[tuple[int, int], _Connection] = {}
 
     @property
     def bytes_sent(self) -> np.ndarray:
@@ -666,46 +681,60 @@ class Network:
             Succeeds with ``value`` when the message has arrived at ``dst``.
         """
         env = self.env
-        delivered = env.event()
+        delivered = Event(env)
         if src == dst:  # a share a node keeps for itself never touches the network
             return delivered.succeed(value)
         if self.messages is not None:
             log, t_send = self.messages, env.now
             delivered.callbacks.append(lambda _: log.append((src, dst, t_send, env.now, float(nbytes))))
+        connection = self._connections.get((src, dst)) or self._connect(src, dst)
+        self._sent[src] += nbytes
         if nbytes <= 0:
-            self._sent[src] += nbytes
-            _succeed_after(env, delivered, self.topology.latency(src, dst), value)
+            _succeed_after(env, delivered, connection.latency, value)
             return delivered
-        links = self.topology.route(src, dst)
-        self.count(src, links, nbytes)
+        link_bytes = self._link_bytes
+        for link in connection.links:
+            link_bytes[link] += nbytes
         self._flows_started += 1
-        flow = _Flow(self._flows_started, src, dst, float(nbytes), links, env.now, delivered, value)
-        queue = self._connections.setdefault((src, dst), deque())
+        flow = _Flow(self._flows_started, connection, float(nbytes), env.now, delivered, value)
+        queue = connection.queue
         queue.append(flow)
         if len(queue) == 1:  # the connection is idle: start now
             self._start_and_rate(flow)
         return delivered
 
+    def _connect(self, src: int, dst: int) -> _Connection:
+        """The connection from ``src`` to ``dst``, opened on its first message."""
+        links = self.topology.route(src, dst)
+        connection = _Connection(links, self.topology.latency(src, dst), min(self.capacity[link] for link in links))
+        self._connections[src, dst] = connection
+        return connection
+
     def _start_and_rate(self, flow: _Flow) -> None:
         """Start ``flow`` and set rates: directly when it is alone on its links, else by max-min."""
-        alone = not any(self._on_link[link] for link in flow.links)
-        self._start(flow)
-        if alone:
-            flow.rate = min(self.capacity[link] for link in flow.links)
-            flow.version += 1
+        if self._start(flow):
+            flow.rate = flow.connection.lone_rate
             self._schedule_completion(flow)
         else:
             self._reshare(flow.links)
 
-    def _start(self, flow: _Flow) -> None:
-        """Put ``flow`` on its links (rates are set by the caller's reshare)."""
+    def _start(self, flow: _Flow) -> bool:
+        """Put ``flow`` on its links; True when it is alone on every one of them.
+
+        Rates are set by the caller (a lone flow's is its connection's
+        ``lone_rate``; others come from a reshare).
+        """
         now = self.env.now
         flow.t_last = now
+        alone = True
         for link in flow.links:
             on_link = self._on_link[link]
-            if not on_link:
+            if on_link:
+                alone = False
+            else:
                 self._busy_since[link] = now
             on_link[flow] = None
+        return alone
 
     def active_flows(self) -> int:
         """Number of messages still being transmitted (not counting latency)."""
@@ -732,7 +761,6 @@ class Network:
         for flow, rate in zip(flows, rates):
             if rate != flow.rate:
                 flow.rate = rate
-                flow.version += 1
                 self._schedule_completion(flow)
 
     def _component(self, links: tuple[int, ...]) -> tuple[list[_Flow], list[int]]:
@@ -753,35 +781,42 @@ class Network:
         return sorted(seen_flows, key=_send_order), sorted(seen_links)
 
     def _schedule_completion(self, flow: _Flow) -> None:
-        version = flow.version
-        timer = self.env.timeout(flow.remaining / flow.rate)
-        timer.callbacks.append(lambda _event: self._on_timer(flow, version))
+        """Schedule the end of ``flow`` at its current rate; an earlier timer of it is now void."""
+        timer = Event(self.env)
+        timer._ok = True
+        timer._value = flow
+        timer.callbacks.append(self._on_timer)
+        flow.timer = timer
+        self.env.schedule(timer, NORMAL, flow.remaining / flow.rate)
 
-    def _on_timer(self, flow: _Flow, version: int) -> None:
-        if flow.version == version:  # otherwise the rate changed and a newer timer exists
+    def _on_timer(self, timer: simpy.Event) -> None:
+        flow = timer._value
+        if flow.timer is timer:  # otherwise the rate changed and a newer timer exists
             flow.remaining = 0.0
-            self._finish([flow])
+            self._finish((flow,))
 
-    def _finish(self, flows: list[_Flow]) -> None:
+    def _finish(self, flows: Sequence[_Flow]) -> None:
         """End the transfer of ``flows``, start what waits behind them, re-rate once."""
-        now = self.env.now
-        touched: dict[int, None] = {}
+        env, now, on_link = self.env, self.env.now, self._on_link
+        touched: list[int] = []
         for flow in flows:
-            flow.version += 1  # cancels any pending timer
+            flow.timer = None  # voids any pending timer
             for link in flow.links:
-                on_link = self._on_link[link]
-                del on_link[flow]
-                if not on_link:
+                flows_on_link = on_link[link]
+                del flows_on_link[flow]
+                if flows_on_link:
+                    touched.append(link)
+                else:
                     self._link_busy[link] += now - self._busy_since[link]
-                touched[link] = None
-            _succeed_after(self.env, flow.delivered, self.topology.latency(flow.src, flow.dst), flow.value)
-            queue = self._connections[flow.src, flow.dst]
+            connection = flow.connection
+            _succeed_after(env, flow.delivered, connection.latency, flow.value)
+            queue = connection.queue
             queue.popleft()
             if queue:
                 self._start(queue[0])
-                touched.update(dict.fromkeys(queue[0].links))
-        if any(self._on_link[link] for link in touched):
-            self._reshare(tuple(touched))
+                touched.extend(queue[0].links)
+        if touched:
+            self._reshare(tuple(dict.fromkeys(touched)))
 
 
 def _send_order(flow: _Flow) -> int:

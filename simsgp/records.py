@@ -1,11 +1,16 @@
-"""Per-iteration, per-node records in preallocated numpy arrays.
+"""Per-iteration, per-node records in a preallocated numpy table.
 
-A probe writes one row entry per node and iteration; nothing is appended to
-Python lists in the event loop. When the number of iterations is not known in
-advance (a time-limited run) the arrays double as needed.
+A probe writes one entry per node and iteration; nothing is appended to
+Python lists in the event loop. The table has one row per iteration and, in
+it, one record of :data:`FIELDS` per node, written in one call through a
+``struct`` view of its memory. When the number of iterations is not known in
+advance (a time-limited run) the table doubles as needed.
 """
 
 from __future__ import annotations
+
+import math
+import struct
 
 import numpy as np
 
@@ -21,9 +26,12 @@ what it used (NaN where the algorithm has none): iterations for OSGP's mixed
 messages, server versions for asynchronous parameter servers, averagings
 during the compute phase for AD-PSGD."""
 
+_RECORD = struct.Struct(f"={len(FIELDS)}d")
+"""One node's record of one iteration, as it lies in the table (native float64)."""
+
 
 class Records:
-    """Arrays of shape ``(iterations, nodes)``, one per field of :data:`FIELDS`.
+    """A table of shape ``(iterations, nodes, len(FIELDS))``, read as one array per field.
 
     Examples
     --------
@@ -36,54 +44,62 @@ class Records:
 
     def __init__(self, n_nodes: int, capacity: int):
         self.n_nodes = n_nodes
-        self.completed = np.zeros(n_nodes, dtype=np.int64)
-        self._data = {name: np.full((max(capacity, 1), n_nodes), np.nan) for name in FIELDS}
-        self._finished = np.zeros(max(capacity, 1), dtype=np.int64)
+        self._completed = [0] * n_nodes
+        self._finished = [0] * max(capacity, 1)
+        self._allocate(max(capacity, 1))
+
+    def _allocate(self, rows: int) -> None:
+        """A NaN table of ``rows`` iterations holding what was logged so far."""
+        table = np.full((rows, self.n_nodes, len(FIELDS)), np.nan)
+        old = getattr(self, "_table", None)
+        if old is not None:
+            table[: len(old)] = old
+        self._table = table
+        self._bytes = memoryview(table).cast("B")
+        self._finished.extend([0] * (rows - len(self._finished)))
 
     def log(
         self,
         node: int,
         t: int,
-        *,
         start: float,
         compute_end: float,
         end: float,
         loss: float,
         bytes_sent: float,
-        staleness: float = np.nan,
+        staleness: float = math.nan,
         comm_wait: float | None = None,
     ) -> bool:
         """Record iteration ``t`` of ``node``; True when every node has now finished ``t``."""
-        data = self._data
-        if t >= len(data["start"]):
-            self._grow(t + 1)
-            data = self._data
-        data["start"][t, node] = start
-        data["compute_end"][t, node] = compute_end
-        data["comm_wait"][t, node] = end - compute_end if comm_wait is None else comm_wait
-        data["end"][t, node] = end
-        data["loss"][t, node] = loss
-        data["bytes_sent"][t, node] = bytes_sent
-        data["staleness"][t, node] = staleness
-        self.completed[node] = t + 1
+        if t >= len(self._finished):
+            self._allocate(max(t + 1, 2 * len(self._finished)))
+        if comm_wait is None:
+            comm_wait = end - compute_end
+        _RECORD.pack_into(
+            self._bytes,
+            (t * self.n_nodes + node) * _RECORD.size,
+            start,
+            compute_end,
+            comm_wait,
+            end,
+            loss,
+            bytes_sent,
+            staleness,
+        )
+        self._completed[node] = t + 1
         self._finished[t] += 1
-        return bool(self._finished[t] == self.n_nodes)
+        return self._finished[t] == self.n_nodes
+
+    @property
+    def completed(self) -> np.ndarray:
+        """Iterations each node has completed (a copy)."""
+        return np.array(self._completed, dtype=np.int64)
 
     def finished_at(self, t: int) -> float:
         """When the last node finished iteration ``t`` (NaN while some node has not)."""
-        return float(self._data["end"][t].max())
-
-    def _grow(self, needed: int) -> None:
-        rows = max(needed, 2 * len(self._data["start"]))
-        for name, old in self._data.items():
-            new = np.full((rows, self.n_nodes), np.nan)
-            new[: len(old)] = old
-            self._data[name] = new
-        finished = np.zeros(rows, dtype=np.int64)
-        finished[: len(self._finished)] = self._finished
-        self._finished = finished
+        return float(self._table[t, :, FIELDS.index("end")].max())
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """The recorded arrays, trimmed to the iterations any node completed."""
-        rows = int(self.completed.max(initial=0))
-        return {name: values[:rows].copy() for name, values in self._data.items()}
+        """The recorded arrays, one ``(iterations, nodes)`` array per field, trimmed to the iterations any node completed."""
+        rows = max(self._completed, default=0)
+        return {name: self._table[:rows, :, k].copy() for k, name in enumerate(FIELDS)}

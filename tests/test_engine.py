@@ -135,3 +135,36 @@ def test_bytes_sent_recorded_per_iteration():
 def test_bad_peers_per_itr_fails_before_running():
     with pytest.raises(ScenarioError, match="algorithm.peers_per_itr"):
         run({"cluster": {"nodes": 4}, "algorithm": {"peers_per_itr": 50}})
+
+
+@pytest.mark.parametrize("algorithm", ["sgp", "osgp", "adpsgd", "ps-async", "allreduce"])
+def test_event_loop_leaves_no_cyclic_garbage_per_iteration(algorithm):
+    """The loop's objects are freed by reference counting, as the rare collections rely on."""
+    import gc
+
+    def garbage(iterations):
+        scenario = _scenario(algorithm, 4, iterations, **({"servers": 1} if algorithm == "ps-async" else {}))
+        run(scenario)  # warm caches
+        gc.collect()
+        gc.disable()
+        try:
+            run(scenario)
+            return gc.collect()
+        finally:
+            gc.enable()
+
+    assert garbage(30) == garbage(3)
+
+
+def test_collector_thresholds_raised_in_the_loop_and_restored(monkeypatch):
+    import gc
+
+    import simpy
+
+    seen = []
+    original = simpy.Environment.run
+    monkeypatch.setattr(simpy.Environment, "run", lambda env, until=None: (seen.append(gc.get_threshold()), original(env, until))[1])
+    before = gc.get_threshold()
+    run(_scenario("sgp", 2, 2))
+    assert gc.get_threshold() == before
+    assert seen and seen[0][0] >= 10_000 and seen[0][1:] == before[1:]

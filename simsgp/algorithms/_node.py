@@ -1,16 +1,15 @@
 """Steps that several algorithms' node processes share.
 
-Generators are used with ``yield from`` inside a node process; the other
-functions do one piece of math on the node's rows of the stacked state, and
-skip it in timing-only runs (``ctx.math`` false), where only the schedule
-matters.
+:func:`start_compute` and :func:`push` start timed work and hand back what a
+node process yields or keeps; the other functions do one piece of math on the
+node's rows of the stacked state, and skip it in timing-only runs
+(``ctx.math`` false), where only the schedule matters.
 """
 
 from __future__ import annotations
 
 import math
-
-from collections.abc import Generator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,11 +23,14 @@ if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
 
-def compute_phase(ctx: RunContext, i: int) -> Generator[Any, Any, np.ndarray]:
-    """Draw node ``i``'s mini-batch and spend its compute time; returns the batch."""
+def start_compute(ctx: RunContext, i: int) -> tuple[Any, simpy.Event]:
+    """Draw node ``i``'s mini-batch and start its compute time.
+
+    Returns the batch and the event that fires when the compute phase is over
+    (the caller yields it).
+    """
     batch = ctx.task.sample_batch(i, ctx.batch_rngs[i])
-    yield ctx.env.timeout(ctx.compute.duration(i, ctx.env.now))
-    return batch
+    return batch, ctx.env.timeout(ctx.compute.duration(i, ctx.env.now))
 
 
 def sgd_step(ctx: RunContext, i: int, batch: np.ndarray, at: np.ndarray | None = None) -> tuple[float, np.ndarray]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
-from simsgp.algorithms._node import compute_phase, sgd_step
+from simsgp.algorithms._node import start_compute, sgd_step
 from simsgp.errors import ScenarioError
 from simsgp.graphs import GraphSchedule
 
@@ -88,7 +88,8 @@ def _compute(ctx: RunContext, i: int, progress: _Progress) -> Generator[Any, Any
         start = env.now
         read = ctx.xp.asarray(ctx.x[i], copy=True)
         averagings = progress.averagings[i]
-        batch = yield from compute_phase(ctx, i)
+        batch, computed = start_compute(ctx, i)
+        yield computed
         loss, ctx.x[i] = sgd_step(ctx, i, batch, at=read)
         ctx.log(
             i, t, start=start, compute_end=env.now, end=env.now, loss=loss,

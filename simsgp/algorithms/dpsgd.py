@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from simsgp import graphs
-from simsgp.algorithms._node import compute_phase, mix_in, push, sgd_step
+from simsgp.algorithms._node import start_compute, mix_in, push, sgd_step
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
@@ -46,7 +46,8 @@ def _node(ctx: RunContext, i: int) -> Generator[Any, Any, None]:
     passive = i in graph.passive
     for t in range(ctx.max_iterations):
         start = env.now
-        batch = yield from compute_phase(ctx, i)
+        batch, computed = start_compute(ctx, i)
+        yield computed
         compute_end = env.now
         loss, x = sgd_step(ctx, i, batch)
         arrived = mailbox.get(t, len(graph.in_peers(t)[i]))

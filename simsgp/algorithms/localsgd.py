@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simsgp.algorithms._analytic import gradients, run_iterations
-from simsgp.algorithms._node import compute_phase, sgd_step
+from simsgp.algorithms._node import start_compute, sgd_step
 from simsgp.algorithms.allreduce import MeanOnce, RingTimer
 from simsgp.optim import sgd_update
 from simsgp.collectives import allreduce
@@ -39,7 +39,8 @@ def _node(ctx: RunContext, i: int, average: MeanOnce) -> Generator[Any, Any, Non
     env, cfg = ctx.env, ctx.scenario.algorithm
     for t in range(ctx.max_iterations):
         start = env.now
-        batch = yield from compute_phase(ctx, i)
+        batch, computed = start_compute(ctx, i)
+        yield computed
         compute_end = env.now
         loss, ctx.x[i] = sgd_step(ctx, i, batch)
         if (t + 1) % cfg.local_steps == 0:

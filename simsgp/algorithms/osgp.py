@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from simsgp.algorithms._node import compute_phase, mix_in, push, sgd_step
+from simsgp.algorithms._node import start_compute, mix_in, push, sgd_step
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
@@ -82,7 +82,8 @@ def _node(ctx: RunContext, i: int, progress: _Progress) -> Generator[Any, Any, N
             mix_in(ctx, i, ctx.x[i], ctx.w[i], gossip.arrived.value)
             gossip = _Round(ctx, i, gossip.number + 1, t, progress)
         comm_end = env.now
-        batch = yield from compute_phase(ctx, i)
+        batch, computed = start_compute(ctx, i)
+        yield computed
         loss, ctx.x[i] = sgd_step(ctx, i, batch)
         ctx.log(
             i, t, start=start, compute_end=env.now, end=env.now, loss=loss, staleness=staleness,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simsgp.algorithms._node import compute_phase
+from simsgp.algorithms._node import start_compute
 from simsgp.algorithms._servers import ServerState
 from simsgp.mailbox import post
 
@@ -49,7 +49,8 @@ def _worker(ctx: RunContext, i: int, servers: ServerState) -> Generator[Any, Any
     versions = [0] * len(servers.hosts)
     for t in range(ctx.max_iterations):
         start = env.now
-        batch = yield from compute_phase(ctx, i)
+        batch, computed = start_compute(ctx, i)
+        yield computed
         compute_end = env.now
         loss, grad = ctx.task.grad(i, ctx.x[i], batch)
         for s, host in enumerate(servers.hosts):

@@ -17,7 +17,7 @@ import numpy as np
 
 from simsgp import analytic
 from simsgp.algorithms._analytic import gradients, run_iterations, unsupported
-from simsgp.algorithms._node import compute_phase
+from simsgp.algorithms._node import start_compute
 from simsgp.algorithms._servers import ServerState
 from simsgp.mailbox import post
 
@@ -43,7 +43,8 @@ def _worker(ctx: RunContext, i: int, servers: ServerState) -> Generator[Any, Any
     env, box = ctx.env, ctx.mailboxes[i]
     for t in range(ctx.max_iterations):
         start = env.now
-        batch = yield from compute_phase(ctx, i)
+        batch, computed = start_compute(ctx, i)
+        yield computed
         compute_end = env.now
         loss, grad = ctx.task.grad(i, ctx.x[i], batch)
         for s, host in enumerate(servers.hosts):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from simsgp.algorithms._node import compute_phase, mix_in, push, sgd_step
+from simsgp.algorithms._node import start_compute, mix_in, push, sgd_step
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
@@ -37,7 +37,8 @@ def _node(ctx: RunContext, i: int) -> Generator[Any, Any, None]:
     env, graph, mailbox = ctx.env, ctx.graph, ctx.mailboxes[i]
     for t in range(ctx.max_iterations):
         start = env.now
-        batch = yield from compute_phase(ctx, i)
+        batch, computed = start_compute(ctx, i)
+        yield computed
         compute_end = env.now
         loss, x = sgd_step(ctx, i, batch)
         x_keep, w_keep, _ = push(ctx, i, t, x, ctx.w[i], graph.out_peers(t)[i])
