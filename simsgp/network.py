@@ -571,14 +571,14 @@ class _Flow:
 
     __slots__ = ("seq", "connection", "links", "size", "remaining", "rate", "t_last", "timer", "delivered", "value")
 
-    def __init__(self, seq: int, connection: _Connection, size: float, now: float, delivered: simpy.Event, value: Any):
+    def __init__(self, seq: int, connection: _Connection, size: float, delivered: simpy.Event, value: Any):
         self.seq = seq
         self.connection = connection
         self.links = connection.links
         self.size = size
         self.remaining = size
         self.rate = 0.0
-        self.t_last = now
+        self.t_last = 0.0  # set when the flow starts
         self.timer: simpy.Event | None = None
         self.delivered = delivered
         self.value = value
@@ -696,11 +696,11 @@ class Network:
         for link in connection.links:
             link_bytes[link] += nbytes
         self._flows_started += 1
-        flow = _Flow(self._flows_started, connection, float(nbytes), env.now, delivered, value)
+        flow = _Flow(self._flows_started, connection, float(nbytes), delivered, value)
         queue = connection.queue
         queue.append(flow)
         if len(queue) == 1:  # the connection is idle: start now
-            self._start_and_rate(flow)
+            self._start_and_rate(flow, env.now)
         return delivered
 
     def _connect(self, src: int, dst: int) -> _Connection:
@@ -710,21 +710,20 @@ class Network:
         self._connections[src, dst] = connection
         return connection
 
-    def _start_and_rate(self, flow: _Flow) -> None:
-        """Start ``flow`` and set rates: directly when it is alone on its links, else by max-min."""
-        if self._start(flow):
+    def _start_and_rate(self, flow: _Flow, now: float) -> None:
+        """Start ``flow`` at ``now`` and set rates: directly when it is alone on its links, else by max-min."""
+        if self._start(flow, now):
             flow.rate = flow.connection.lone_rate
             self._schedule_completion(flow)
         else:
             self._reshare(flow.links)
 
-    def _start(self, flow: _Flow) -> bool:
-        """Put ``flow`` on its links; True when it is alone on every one of them.
+    def _start(self, flow: _Flow, now: float) -> bool:
+        """Put ``flow`` on its links at ``now``; True when it is alone on every one of them.
 
         Rates are set by the caller (a lone flow's is its connection's
         ``lone_rate``; others come from a reshare).
         """
-        now = self.env.now
         flow.t_last = now
         alone = True
         for link in flow.links:
@@ -813,7 +812,7 @@ class Network:
             queue = connection.queue
             queue.popleft()
             if queue:
-                self._start(queue[0])
+                self._start(queue[0], now)
                 touched.extend(queue[0].links)
         if touched:
             self._reshare(tuple(dict.fromkeys(touched)))
