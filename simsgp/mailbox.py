@@ -64,7 +64,7 @@ class Mailbox:
 
     def deliver(self, event: simpy.Event) -> None:
         """Callback form of :meth:`put` for a network delivery event."""
-        self.put(event._value)
+        self.put(event.value)
 
     def get(self, tag: Hashable, count: int) -> simpy.Event:
         """An event that succeeds with the ``count`` messages of ``tag``."""

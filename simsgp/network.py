@@ -782,14 +782,12 @@ class Network:
     def _schedule_completion(self, flow: _Flow) -> None:
         """Schedule the end of ``flow`` at its current rate; an earlier timer of it is now void."""
         timer = Event(self.env)
-        timer._ok = True
-        timer._value = flow
         timer.callbacks.append(self._on_timer)
         flow.timer = timer
-        self.env.schedule(timer, NORMAL, flow.remaining / flow.rate)
+        _succeed_after(self.env, timer, flow.remaining / flow.rate, flow)
 
     def _on_timer(self, timer: simpy.Event) -> None:
-        flow = timer._value
+        flow = timer.value
         if flow.timer is timer:  # otherwise the rate changed and a newer timer exists
             flow.remaining = 0.0
             self._finish((flow,))

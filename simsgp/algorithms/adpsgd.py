@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
-from simsgp.algorithms._node import start_compute, sgd_step
+from simsgp.algorithms._node import sgd_step, start_compute
 from simsgp.errors import ScenarioError
 from simsgp.graphs import GraphSchedule
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simsgp.algorithms._analytic import gradients, run_iterations
-from simsgp.algorithms._node import start_compute, sgd_step
+from simsgp.algorithms._node import sgd_step, start_compute
 from simsgp.algorithms.allreduce import MeanOnce, RingTimer
 from simsgp.optim import sgd_update
 from simsgp.collectives import allreduce

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from simsgp.algorithms._node import start_compute, mix_in, push, sgd_step
+from simsgp.algorithms._node import mix_in, push, sgd_step, start_compute
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from simsgp.algorithms._node import start_compute, mix_in, push, sgd_step
+from simsgp.algorithms._node import mix_in, push, sgd_step, start_compute
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
