@@ -84,21 +84,12 @@ class RunContext:
         """The array namespace of the node state (``backend.xp``)."""
         return self.backend.xp
 
-    def log(
-        self,
-        node: int,
-        t: int,
-        start: float,
-        compute_end: float,
-        end: float,
-        loss: float,
-        staleness: float = np.nan,
-        comm_wait: float | None = None,
-    ) -> None:
+    def log(self, node: int, t: int, start: float, compute_end: float, end: float, loss: float, **extra: float) -> None:
         """Record iteration ``t`` of ``node`` (see :meth:`Records.log`); evaluate when due.
 
-        ``bytes_sent`` is what the node's host put on the network since its
-        previous record.
+        ``extra`` holds the optional fields of :meth:`Records.log`
+        (``staleness``, ``comm_wait``); ``bytes_sent`` is what the node's host
+        put on the network since its previous record.
 
         When every node has finished an iteration that is a multiple of
         ``scenario.eval_every``, every node's current model is evaluated on
@@ -108,7 +99,7 @@ class RunContext:
         bytes_sent = sent - self._bytes_logged[node]
         self._bytes_logged[node] = sent
         every = self._eval_every
-        if self.records.log(node, t, start, compute_end, end, loss, bytes_sent, staleness, comm_wait) and every and (t + 1) % every == 0:
+        if self.records.log(node, t, start, compute_end, end, loss, bytes_sent, **extra) and every and (t + 1) % every == 0:
             finished = self.records.finished_at(t)
             self.evaluations.append(evaluate(t + 1, finished, debias(self.x, self.w), self.w, self.task))
 
