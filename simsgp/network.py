@@ -687,14 +687,13 @@ class Network:
         if self.messages is not None:
             log, t_send = self.messages, env.now
             delivered.callbacks.append(lambda _: log.append((src, dst, t_send, env.now, float(nbytes))))
-        connection = self._connections.get((src, dst)) or self._connect(src, dst)
-        self._sent[src] += nbytes
+        connection = self._connections.get((src, dst))
+        if connection is None:
+            connection = self._connect(src, dst)
+        self.count(src, connection.links, nbytes)
         if nbytes <= 0:
             _succeed_after(env, delivered, connection.latency, value)
             return delivered
-        link_bytes = self._link_bytes
-        for link in connection.links:
-            link_bytes[link] += nbytes
         self._flows_started += 1
         flow = _Flow(self._flows_started, connection, float(nbytes), delivered, value)
         queue = connection.queue

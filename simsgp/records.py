@@ -2,8 +2,8 @@
 
 A probe writes one entry per node and iteration; nothing is appended to
 Python lists in the event loop. The table has one row per iteration and, in
-it, one record of :data:`FIELDS` per node, written in one call through a
-``struct`` view of its memory. When the number of iterations is not known in
+it, one record of :data:`FIELDS` per node, written into the array's memory
+in one ``struct`` call. When the number of iterations is not known in
 advance (a time-limited run) the table doubles as needed.
 """
 
@@ -28,6 +28,7 @@ during the compute phase for AD-PSGD."""
 
 _RECORD = struct.Struct(f"={len(FIELDS)}d")
 """One node's record of one iteration, as it lies in the table (native float64)."""
+_END = FIELDS.index("end")
 
 
 class Records:
@@ -46,16 +47,14 @@ class Records:
         self.n_nodes = n_nodes
         self._completed = [0] * n_nodes
         self._finished = [0] * max(capacity, 1)
-        self._allocate(max(capacity, 1))
+        self._table = np.full((len(self._finished), n_nodes, len(FIELDS)), np.nan)
 
-    def _allocate(self, rows: int) -> None:
-        """A NaN table of ``rows`` iterations holding what was logged so far."""
+    def _grow(self, needed: int) -> None:
+        """Room for at least ``needed`` iterations (at least twice the rows), keeping what was logged."""
+        rows = max(needed, 2 * len(self._finished))
         table = np.full((rows, self.n_nodes, len(FIELDS)), np.nan)
-        old = getattr(self, "_table", None)
-        if old is not None:
-            table[: len(old)] = old
+        table[: len(self._table)] = self._table
         self._table = table
-        self._bytes = memoryview(table).cast("B")
         self._finished.extend([0] * (rows - len(self._finished)))
 
     def log(
@@ -70,13 +69,18 @@ class Records:
         staleness: float = math.nan,
         comm_wait: float | None = None,
     ) -> bool:
-        """Record iteration ``t`` of ``node``; True when every node has now finished ``t``."""
+        """Record iteration ``t`` of ``node``; True when every node has now finished ``t``.
+
+        ``comm_wait`` defaults to ``end - compute_end``. The arguments come in
+        this order, not in that of :data:`FIELDS`, so that the optional ones
+        come last; pass them by name where the order is not obvious.
+        """
         if t >= len(self._finished):
-            self._allocate(max(t + 1, 2 * len(self._finished)))
+            self._grow(t + 1)
         if comm_wait is None:
             comm_wait = end - compute_end
         _RECORD.pack_into(
-            self._bytes,
+            self._table,
             (t * self.n_nodes + node) * _RECORD.size,
             start,
             compute_end,
@@ -97,7 +101,7 @@ class Records:
 
     def finished_at(self, t: int) -> float:
         """When the last node finished iteration ``t`` (NaN while some node has not)."""
-        return float(self._table[t, :, FIELDS.index("end")].max())
+        return float(self._table[t, :, _END].max())
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The recorded arrays, one ``(iterations, nodes)`` array per field, trimmed to the iterations any node completed."""

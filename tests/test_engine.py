@@ -156,15 +156,60 @@ def test_event_loop_leaves_no_cyclic_garbage_per_iteration(algorithm):
     assert garbage(30) == garbage(3)
 
 
-def test_collector_thresholds_raised_in_the_loop_and_restored(monkeypatch):
+def _run_seeing_thresholds(monkeypatch, raise_in_loop=False):
+    """Run a small scenario; return the collector thresholds its event loop saw."""
     import gc
 
     import simpy
 
     seen = []
     original = simpy.Environment.run
-    monkeypatch.setattr(simpy.Environment, "run", lambda env, until=None: (seen.append(gc.get_threshold()), original(env, until))[1])
-    before = gc.get_threshold()
+
+    def probe(env, until=None):
+        seen.append(gc.get_threshold())
+        if raise_in_loop:
+            raise RuntimeError("stop")
+        return original(env, until)
+
+    monkeypatch.setattr(simpy.Environment, "run", probe)
     run(_scenario("sgp", 2, 2))
+    return seen[0]
+
+
+def test_collector_thresholds_raised_in_the_loop_and_restored(monkeypatch):
+    import gc
+
+    before = gc.get_threshold()
+    inside = _run_seeing_thresholds(monkeypatch)
     assert gc.get_threshold() == before
-    assert seen and seen[0][0] >= 10_000 and seen[0][1:] == before[1:]
+    assert inside[0] >= 10_000 and inside[1:] == before[1:]
+    with pytest.raises(RuntimeError, match="stop"):
+        _run_seeing_thresholds(monkeypatch, raise_in_loop=True)
+    assert gc.get_threshold() == before
+
+
+def test_collector_thresholds_with_nested_runs_and_a_switched_off_collector(monkeypatch):
+    import gc
+
+    from simsgp.engine import _rare_collections
+
+    before = gc.get_threshold()
+    with _rare_collections():
+        raised = gc.get_threshold()
+        with _rare_collections():
+            assert gc.get_threshold() == raised
+        assert gc.get_threshold() == raised  # the outer run is still in its loop
+    assert gc.get_threshold() == before
+    try:
+        gc.set_threshold(0, *before[1:])
+        assert _run_seeing_thresholds(monkeypatch)[0] == 0  # switched off stays off
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
+
+
+@pytest.mark.parametrize("nodes,iterations", [(4, 20), (16, 7)])
+def test_sgp_schedules_four_events_per_node_iteration(nodes, iterations):
+    """Compute timeout, flow completion, delivery, mailbox wake-up; plus each process's start and end."""
+    result = run({**_scenario("sgp", nodes, iterations), "timing_only": True})
+    assert result.summary["events"] == 4 * nodes * iterations + 2 * nodes

@@ -43,6 +43,16 @@ def test_table_grows_and_keeps_what_was_logged(capacity):
     assert rec.completed.tolist() == [10, 10]
 
 
+def test_table_jumps_to_an_iteration_past_twice_its_rows():
+    rec = Records(n_nodes=2, capacity=1)
+    _log(rec, 0, 0, 1.0)
+    _log(rec, 1, 40, 2.0)
+    arrays = rec.arrays()
+    assert arrays["start"].shape == (41, 2)
+    assert arrays["start"][0, 0] == 1.0 and arrays["start"][40, 1] == 2.0
+    assert np.isnan(arrays["start"][1:40]).all() and rec.completed.tolist() == [1, 41]
+
+
 def test_round_completes_when_every_node_logged_it():
     rec = Records(n_nodes=2, capacity=4)
     assert _log(rec, 0, 0, 1.0) is False
