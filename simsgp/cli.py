@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from simsgp import calibrate, graphs, paper, scenario as scenario_mod
 from simsgp.engine import run
 from simsgp.errors import SimsgpError
+from simsgp.progress import ProgressLine
 from simsgp.result import Result
 
 __all__ = ["main", "format_summary"]
@@ -29,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     _scenario_arguments(run_cmd)
     run_cmd.add_argument("--json", action="store_true", help="print the result as one JSON object")
     run_cmd.add_argument("--trace", metavar="PATH", help="write a Chrome/Perfetto trace of the virtual timeline")
+    run_cmd.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="show a progress line on stderr (default: when stderr is a terminal)",
+    )
 
     sweep_cmd = commands.add_parser("sweep", help="run a grid of scenarios (resumable), write a tidy table")
     _scenario_arguments(sweep_cmd)
@@ -160,13 +165,33 @@ def _run(args: argparse.Namespace) -> int:
     scenario = _load(args)
     if args.trace:
         scenario = scenario_mod.apply_overrides(scenario, ["trace=true"])
-    result = run(scenario)
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    if show:
+        line, report = _progress_line(scenario)
+        try:
+            result = run(scenario, progress=report)
+        finally:
+            line.close()
+    else:
+        result = run(scenario)
     print(result.to_json(indent=2) if args.json else format_summary(result))
     if args.trace:
         from simsgp.trace import write_chrome_trace
 
         print(f"trace written to {write_chrome_trace(result, args.trace)}", file=sys.stderr)
     return 0
+
+
+def _progress_line(scenario: scenario_mod.Scenario) -> tuple[ProgressLine, Callable[[int, float], None]]:
+    """A progress line for a run, and the ``progress`` callback of :func:`simsgp.run` that feeds it.
+
+    Counts iterations, or simulated seconds in a run bounded only by ``time_limit``.
+    """
+    if scenario.iterations is not None:
+        line = ProgressLine("run", scenario.iterations, "iterations")
+        return line, lambda done, now: line.update(done, f"sim {now:.6g} s")
+    line = ProgressLine("run", scenario.time_limit, "simulated s")
+    return line, lambda done, now: line.update(now, f"{done} iterations")
 
 
 def _sweep(args: argparse.Namespace) -> int:

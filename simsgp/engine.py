@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +64,8 @@ class RunContext:
     max_iterations: int
     backend: Backend
     evaluations: list[tuple[float, ...]] = field(default_factory=list)
+    progress: Callable[[int, float], None] | None = None
+    """Called as ``progress(iterations, sim_time)`` each time every node has finished one more iteration."""
     math: bool = field(init=False)
     """Whether node processes do the learning math (false in timing-only runs)."""
     _bytes_logged: list[float] = field(init=False)
@@ -95,25 +97,32 @@ class RunContext:
         staleness: float = np.nan,
         comm_wait: float | None = None,
     ) -> None:
-        """Record iteration ``t`` of ``node`` (see :meth:`Records.log`); evaluate when due.
+        """Record iteration ``t`` of ``node`` (see :meth:`Records.log`); probe when a round is done.
 
         The fields are passed on as they are, and ``bytes_sent``, what the
         node's host put on the network since its previous record, with them
         (positionally: this runs once per node-iteration, where keyword
         forwarding costs several per cent of a timing-only run).
-
-        When every node has finished an iteration that is a multiple of
-        ``scenario.eval_every``, every node's current model is evaluated on
-        the full data (a probe from outside the model: it changes nothing).
         """
         sent = self.network.sent_by(node)
         bytes_sent = sent - self._bytes_logged[node]
         self._bytes_logged[node] = sent
-        round_done = self.records.log(node, t, start, compute_end, end, loss, bytes_sent, staleness, comm_wait)
+        if self.records.log(node, t, start, compute_end, end, loss, bytes_sent, staleness, comm_wait):
+            self._round_done(t)
+
+    def _round_done(self, t: int) -> None:
+        """Every node has finished iteration ``t``: evaluate if due, report progress.
+
+        At multiples of ``scenario.eval_every`` every node's current model is
+        evaluated on the full data (a probe from outside the model: it
+        changes nothing).
+        """
         every = self._eval_every
-        if round_done and every and (t + 1) % every == 0:
+        if every and (t + 1) % every == 0:
             finished = self.records.finished_at(t)
             self.evaluations.append(evaluate(t + 1, finished, debias(self.x, self.w), self.w, self.task))
+        if self.progress is not None:
+            self.progress(t + 1, self.records.finished_at(t))
 
 
 def build(scenario: Scenario) -> RunContext:
@@ -203,7 +212,11 @@ def _graph(scenario: Scenario) -> graphs.GraphSchedule:
     return schedule
 
 
-def run(scenario: Scenario | Mapping[str, Any] | str | Path | None = None) -> Result:
+def run(
+    scenario: Scenario | Mapping[str, Any] | str | Path | None = None,
+    *,
+    progress: Callable[[int, float], None] | None = None,
+) -> Result:
     """Simulate one training run.
 
     Parameters
@@ -211,6 +224,10 @@ def run(scenario: Scenario | Mapping[str, Any] | str | Path | None = None) -> Re
     scenario : Scenario, mapping, str, Path or None
         A validated scenario, a nested mapping of its keys, a preset name or
         TOML path; ``None`` runs the built-in ``default`` preset.
+    progress : callable, optional
+        Called as ``progress(iterations, sim_time)`` each time every node has
+        finished one more iteration (``sim_time``: when the last of them
+        did); for progress bars. It must not change the run.
 
     Returns
     -------
@@ -226,6 +243,7 @@ def run(scenario: Scenario | Mapping[str, Any] | str | Path | None = None) -> Re
     """
     scenario = _as_scenario(scenario)
     ctx = build(scenario)
+    ctx.progress = progress
     algorithm = ALGORITHMS[scenario.algorithm.name]
     if scenario.analytic:
         algorithm.run_analytic(ctx)

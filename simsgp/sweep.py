@@ -34,7 +34,6 @@ import json
 import math
 import numbers
 import os
-import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -44,6 +43,7 @@ from typing import Any
 from simsgp._version import __version__
 from simsgp.engine import run
 from simsgp.errors import ScenarioError, SimsgpError
+from simsgp.progress import ProgressLine
 from simsgp.scenario import Scenario, _parse_literal, apply_overrides, from_dict, load, to_dict
 
 __all__ = ["parse_grid", "expand_grid", "scenario_key", "run_sweep", "load_runs", "cli_sweep", "SUMMARY_COLUMNS"]
@@ -319,12 +319,15 @@ def _sweep(
         else:
             todo[key] = scenario
 
-    bar = _Progress(len(todo), skipped) if progress else None
-    for key, outcome in _execute(todo, workers=workers, scheduler=scheduler):
+    already = f"{skipped} skipped, " if skipped else ""
+    bar = ProgressLine("sweep", len(todo), "runs", detail=f"{already}0 failed", interval=0) if progress else None
+    failed = 0
+    for done, (key, outcome) in enumerate(_execute(todo, workers=workers, scheduler=scheduler), 1):
         records[key] = _record(key, first_point[key], todo[key], outcome)
         _write_json(runs_dir / f"{key}.json", records[key])
+        failed += outcome["status"] != "ok"
         if bar is not None:
-            bar.update(failed=outcome["status"] != "ok")
+            bar.update(done, f"{already}{failed} failed")
     if bar is not None:
         bar.close()
 
@@ -510,41 +513,6 @@ def _uniform(values: Sequence[Any]) -> bool:
     kinds = {type(v) for v in values}
     numeric = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
     return numeric or (len(kinds) == 1 and kinds <= {bool, int, float, str})
-
-
-class _Progress:
-    """One stderr line, rewritten with ``\\r``: runs done/total, failed, elapsed, time left."""
-
-    def __init__(self, total: int, skipped: int) -> None:
-        self.total, self.skipped = total, skipped
-        self.done = self.failed = 0
-        self.start = time.monotonic()
-        self._show()
-
-    def update(self, *, failed: bool) -> None:
-        self.done += 1
-        self.failed += failed
-        self._show()
-
-    def close(self) -> None:
-        sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    def _show(self) -> None:
-        elapsed = time.monotonic() - self.start
-        left = _clock(elapsed / self.done * (self.total - self.done)) if self.done else "?"
-        skipped = f" ({self.skipped} skipped)" if self.skipped else ""
-        sys.stderr.write(
-            f"\rsweep {self.done}/{self.total} runs{skipped}, {self.failed} failed, "
-            f"{_clock(elapsed)} elapsed, ~{left} left "
-        )
-        sys.stderr.flush()
-
-
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 # --- command line ---------------------------------------------------------------

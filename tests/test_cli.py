@@ -24,6 +24,23 @@ def test_cli_run_header_names_a_non_numpy_backend(capsys):
     assert header.startswith("sgp on 2 nodes, 2 iterations (simsgp ") and header.endswith(", seed 0, torch on cpu)")
 
 
+def test_cli_run_progress_line_on_stderr(capsys, tmp_path):
+    argv = ["run", "--set", "iterations=3", "--set", "cluster.nodes=2"]
+    assert main([*argv, "--progress"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("\rrun 0/3 iterations, 0:00 elapsed, ~? left") and err.endswith("\n")
+    assert "\rrun 3/3 iterations, sim 0.3" in err
+    assert main([*argv, "--no-progress"]) == 0
+    assert capsys.readouterr().err == ""
+    assert main(argv) == 0  # stderr is not a terminal here: no line by default
+    assert capsys.readouterr().err == ""
+    limited = tmp_path / "limited.toml"
+    limited.write_text("time_limit = 0.35\n[cluster]\nnodes = 2\n")
+    assert main(["run", str(limited), "--progress"]) == 0
+    last = capsys.readouterr().err.rstrip("\n").split("\r")[-1]
+    assert last.startswith("run 0.3") and "/0.35 simulated s, 3 iterations," in last
+
+
 def test_cli_run_json_has_resolved_scenario(capsys, tmp_path):
     path = tmp_path / "s.toml"
     path.write_text('iterations = 3\n[cluster]\nnodes = 3\n[algorithm]\nname = "allreduce"\n')

@@ -213,3 +213,12 @@ def test_sgp_schedules_four_events_per_node_iteration(nodes, iterations):
     """Compute timeout, flow completion, delivery, mailbox wake-up; plus each process's start and end."""
     result = run({**_scenario("sgp", nodes, iterations), "timing_only": True})
     assert result.summary["events"] == 4 * nodes * iterations + 2 * nodes
+
+
+def test_progress_reports_every_round_and_changes_nothing():
+    scenario = {**_scenario("sgp", 3, 5), "eval_every": 2}
+    calls = []
+    watched, plain = run(scenario, progress=lambda done, now: calls.append((done, now))), run(scenario)
+    assert [done for done, _ in calls] == [1, 2, 3, 4, 5]
+    assert [now for _, now in calls] == watched.records["end"].max(axis=1).tolist()
+    assert watched.to_json() == plain.to_json()

@@ -235,7 +235,7 @@ def test_run_sweep_progress_bar_on_stderr(base, tmp_path, capsys):
     assert err.startswith("\rsweep 0/2 runs, 0 failed, 0:00 elapsed, ~? left")
     assert "\rsweep 2/2 runs, 0 failed, 0:00 elapsed, ~0:00 left" in err and err.endswith("\n")
     run_sweep(base, {"seed": [0, 1]}, tmp_path, workers=1)
-    assert capsys.readouterr().err.startswith("\rsweep 0/0 runs (2 skipped), 0 failed")
+    assert capsys.readouterr().err.startswith("\rsweep 0/0 runs, 2 skipped, 0 failed")
     run_sweep(base, {"seed": [0, 1]}, tmp_path, workers=1, progress=False)
     assert capsys.readouterr().err == ""
 
