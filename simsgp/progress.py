@@ -82,10 +82,15 @@ class ProgressLine:
         self._shown = now
         elapsed = now - self.start
         left = clock(elapsed / done * (self.total - done)) if done > 0 else "?"
-        count = f"{done:g}/{self.total:g} {self.unit}"
+        count = f"{_amount(done)}/{_amount(self.total)} {self.unit}"
         parts = [f"{self.label} {count}", *([detail] if detail else []), f"{clock(elapsed)} elapsed", f"~{left} left"]
         self.stream.write(f"\r{', '.join(parts)} ")
         self.stream.flush()
+
+
+def _amount(value: float) -> str:
+    """A count as it is (``1234567``), an amount to six figures (``29.9072``)."""
+    return str(value) if isinstance(value, int) else f"{value:.6g}"
 
 
 def clock(seconds: float) -> str:

@@ -41,6 +41,18 @@ def test_cli_run_progress_line_on_stderr(capsys, tmp_path):
     assert last.startswith("run 0.3") and "/0.35 simulated s, 3 iterations," in last
 
 
+def test_progress_line_counts_in_plain_figures():
+    import io
+
+    from simsgp.progress import ProgressLine
+
+    out = io.StringIO()
+    line = ProgressLine("run", 2_000_000, "iterations", interval=0, stream=out)
+    line.update(1_500_000, "sim 12.5 s")
+    line.close()
+    assert out.getvalue().split("\r")[-1].startswith("run 1500000/2000000 iterations, sim 12.5 s, 0:00 elapsed, ~0:00 left")
+
+
 def test_cli_run_json_has_resolved_scenario(capsys, tmp_path):
     path = tmp_path / "s.toml"
     path.write_text('iterations = 3\n[cluster]\nnodes = 3\n[algorithm]\nname = "allreduce"\n')
