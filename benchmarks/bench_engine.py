@@ -50,7 +50,10 @@ def main() -> None:
     parser.add_argument("--algorithm", default="sgp")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
-    print(f"{'scenario':<34}{'nodes':>6}{'iters':>7}{'events':>10}{'wall s':>9}{'events/s':>11}{'bare SimPy s':>14}{'bare, n procs':>15}")
+    print(
+        f"{'scenario':<34}{'nodes':>6}{'iters':>7}{'events':>10}{'wall s':>9}{'events/s':>11}"
+        f"{'bare SimPy s':>14}{'bare, n procs':>15}"
+    )
     for nodes in args.nodes:
         scenario = apply_overrides(
             load("default"),
@@ -61,7 +64,10 @@ def main() -> None:
         wall = time.perf_counter() - start
         events = result.summary["events"]
         name = f"default ({args.algorithm})"
-        print(f"{name:<34}{nodes:>6}{args.iterations:>7}{events:>10}{wall:>9.2f}{events / wall:>11.0f}{bare_simpy(events):>14.2f}{bare_simpy(events, nodes):>15.2f}")
+        print(
+            f"{name:<34}{nodes:>6}{args.iterations:>7}{events:>10}{wall:>9.2f}{events / wall:>11.0f}"
+            f"{bare_simpy(events):>14.2f}{bare_simpy(events, nodes):>15.2f}"
+        )
 
 
 if __name__ == "__main__":

@@ -117,12 +117,12 @@ class RunContext:
         evaluated on the full data (a probe from outside the model: it
         changes nothing).
         """
+        finished = self.records.finished_at(t)
         every = self._eval_every
         if every and (t + 1) % every == 0:
-            finished = self.records.finished_at(t)
             self.evaluations.append(evaluate(t + 1, finished, debias(self.x, self.w), self.w, self.task))
         if self.progress is not None:
-            self.progress(t + 1, self.records.finished_at(t))
+            self.progress(t + 1, finished)
 
 
 def build(scenario: Scenario) -> RunContext:
@@ -269,7 +269,8 @@ def run(
 _GC_THRESHOLD = 10_000
 """Net new container objects between young-generation collections during the event loop (Python's default: 700)."""
 _gc_lock = threading.Lock()
-_gc_runs: list[tuple[int, ...]] = []  # the thresholds to restore, while runs are in their event loops
+_gc_loops = 0  # runs of this process now in their event loops
+_gc_saved = gc.get_threshold()  # the thresholds from before the first of them, restored after the last
 
 
 @contextmanager
@@ -286,18 +287,20 @@ def _rare_collections() -> Iterator[None]:
     The thresholds are restored when the last concurrent run in this process
     leaves its loop; a collector switched off (threshold 0) stays off.
     """
+    global _gc_loops, _gc_saved
     with _gc_lock:
-        thresholds = _gc_runs[0] if _gc_runs else gc.get_threshold()
-        if not _gc_runs and thresholds[0] != 0:
-            gc.set_threshold(max(thresholds[0], _GC_THRESHOLD), *thresholds[1:])
-        _gc_runs.append(thresholds)
+        if _gc_loops == 0:
+            _gc_saved = gc.get_threshold()
+            if _gc_saved[0] != 0:
+                gc.set_threshold(max(_gc_saved[0], _GC_THRESHOLD), *_gc_saved[1:])
+        _gc_loops += 1
     try:
         yield
     finally:
         with _gc_lock:
-            _gc_runs.pop()
-            if not _gc_runs:
-                gc.set_threshold(*thresholds)
+            _gc_loops -= 1
+            if _gc_loops == 0:
+                gc.set_threshold(*_gc_saved)
 
 
 def _events_processed(env: simpy.Environment) -> int:

@@ -68,13 +68,9 @@ class Mailbox:
 
     def get(self, tag: Hashable, count: int) -> simpy.Event:
         """An event that succeeds with the ``count`` messages of ``tag``."""
-        event = simpy.Event(self.env)
-        held = self._held.get(tag)
-        if held is not None and len(held) >= count:
-            del self._held[tag]
-            event.succeed(held)
-        elif count == 0:
-            event.succeed([])
+        event = simpy.Event(self.env)  # env.event() would add a descriptor call per node-round
+        if len(self._held.get(tag, ())) >= count:
+            event.succeed(self._held.pop(tag, []))
         else:
             self._waiting[tag] = (count, event)
         return event
