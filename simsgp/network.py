@@ -691,12 +691,12 @@ class Network:
         if connection is None:
             connection = self._connect(src, dst)
         self.count(src, connection.links, nbytes)
-        if nbytes <= 0:
+        queue = connection.queue
+        if nbytes <= 0 and not queue:  # nothing ahead of it and nothing to carry: latency only
             _succeed_after(env, delivered, connection.latency, value)
             return delivered
         self._flows_started += 1
-        flow = _Flow(self._flows_started, connection, float(nbytes), delivered, value)
-        queue = connection.queue
+        flow = _Flow(self._flows_started, connection, max(float(nbytes), 0.0), delivered, value)
         queue.append(flow)
         if len(queue) == 1:  # the connection is idle: start now
             self._start_and_rate(flow, env.now)
@@ -738,22 +738,27 @@ class Network:
         """Number of messages still being transmitted (not counting latency)."""
         return len({f for flows in self._on_link for f in flows})
 
-    def _reshare(self, links: tuple[int, ...]) -> None:
-        """Recompute max-min fair rates of every flow connected to ``links``."""
-        flows, touched = self._component(links)
-        if not flows:
-            return
+    def _reshare(self, links: Sequence[int]) -> None:
+        """Recompute max-min fair rates of every flow connected to ``links``.
+
+        Flows whose last byte leaves at this instant (same-time completions,
+        found by their float residue) end first, those queued behind them
+        start, and the component is gathered again from every link it held:
+        the flows that shared links only with the ended ones are re-rated too.
+        """
         now = self.env.now
-        finished = []
-        for flow in flows:
-            flow.remaining -= flow.rate * (now - flow.t_last)
-            flow.t_last = now
-            if flow.rate > 0 and flow.remaining <= _DONE_RTOL * flow.size:
-                finished.append(flow)
-        if finished:
-            # Flows whose last byte left just now (same-time completions): end
-            # them together so the survivors are re-rated once.
-            self._finish(finished)
+        while True:
+            flows, touched = self._component(links)
+            finished = []
+            for flow in flows:
+                flow.remaining -= flow.rate * (now - flow.t_last)
+                flow.t_last = now
+                if flow.remaining <= _DONE_RTOL * flow.size:
+                    finished.append(flow)
+            if not finished:
+                break
+            links = touched + self._end(finished)
+        if not flows:
             return
         rates = _max_min_rates(flows, touched, self.capacity, self._on_link)
         for flow, rate in zip(flows, rates):
@@ -761,7 +766,7 @@ class Network:
                 flow.rate = rate
                 self._schedule_completion(flow)
 
-    def _component(self, links: tuple[int, ...]) -> tuple[list[_Flow], list[int]]:
+    def _component(self, links: Sequence[int]) -> tuple[list[_Flow], list[int]]:
         """Flows (in send order) and links (by index) reachable from ``links`` through shared flows."""
         seen_links = dict.fromkeys(links)
         seen_flows: dict[_Flow, None] = {}
@@ -793,6 +798,16 @@ class Network:
 
     def _finish(self, flows: Sequence[_Flow]) -> None:
         """End the transfer of ``flows``, start what waits behind them, re-rate once."""
+        touched = self._end(flows)
+        if touched:
+            self._reshare(touched)
+
+    def _end(self, flows: Sequence[_Flow]) -> list[int]:
+        """Take ``flows`` off their links, schedule their deliveries, start what is queued behind them.
+
+        Returns the links whose flows need new rates: those still carrying
+        flows and those of the flows just started (no rates are set here).
+        """
         env, now, on_link = self.env, self.env.now, self._on_link
         touched: list[int] = []
         for flow in flows:
@@ -811,8 +826,7 @@ class Network:
             if queue:
                 self._start(queue[0], now)
                 touched.extend(queue[0].links)
-        if touched:
-            self._reshare(tuple(dict.fromkeys(touched)))
+        return list(dict.fromkeys(touched))
 
 
 def _send_order(flow: _Flow) -> int:
