@@ -75,6 +75,20 @@ class Mailbox:
             self._waiting[tag] = (count, event)
         return event
 
+    def expect_fewer(self, tag: Hashable, count: int) -> None:
+        """Lower by ``count`` the messages awaited for ``tag`` (senders that will not send); wakes the node if that completes its round."""
+        waiting = self._waiting.get(tag)
+        if waiting is None:
+            return
+        needed, event = waiting[0] - count, waiting[1]
+        held = self._held.get(tag, [])
+        if len(held) >= needed:
+            del self._waiting[tag]
+            self._held.pop(tag, None)
+            event.succeed(held)
+        else:
+            self._waiting[tag] = (needed, event)
+
     def held(self) -> list[Message]:
         """Messages filed and not yet taken, by tag then arrival."""
         return [m for messages in self._held.values() for m in messages]

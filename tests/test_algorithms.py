@@ -32,7 +32,9 @@ def _iteration_times(result):
 # --- convergence -----------------------------------------------------------------
 
 QUADRATIC_TOL = {  # max |z_i - x*| after 400 iterations, lr 0.05, heterogeneity 0.1 (measured 0.02-0.04)
-    "sgp": 0.05, "osgp": 0.05, "dpsgd": 0.05, "adpsgd": 0.05, "ps-async": 0.05, "dcasgd": 0.05,
+    # OSGP's and AD-PSGD's final models hold their last step unaveraged (no gossip starts after a
+    # node's last iteration): measured 0.057 and 0.051
+    "sgp": 0.05, "osgp": 0.08, "dpsgd": 0.05, "adpsgd": 0.07, "ps-async": 0.05, "dcasgd": 0.05,
     "allreduce": 1e-9, "localsgd": 1e-9, "ps-sync": 1e-9,
 }
 
@@ -83,9 +85,11 @@ def test_mlp_and_non_iid_data_train_through_the_engine():
 
 @pytest.mark.parametrize(("compute", "expected"), [(0.3, 0.3), (0.05, PUSH)])
 def test_osgp_iteration_takes_max_of_compute_and_push(compute, expected):
+    """... and the last one also waits for the round it launched, the only one added at the end."""
     osgp = _iteration_times(_run("osgp", compute=compute))
     sgp = _iteration_times(_run("sgp", compute=compute))
-    np.testing.assert_allclose(osgp[1:], expected, rtol=1e-9)
+    np.testing.assert_allclose(osgp[1:-1], expected, rtol=1e-9)
+    np.testing.assert_allclose(osgp[-1], expected + max(0.0, PUSH - compute), rtol=1e-9)
     np.testing.assert_allclose(sgp, compute + PUSH, rtol=1e-9)
 
 
@@ -199,9 +203,11 @@ def test_osgp_conserves_push_sum_mass(tau):
     x0 = ctx.x.sum(axis=0)
     ALGORITHMS["osgp"].start(ctx)
     ctx.env.run()
-    assert all(not box.held() for box in ctx.mailboxes)
-    np.testing.assert_allclose(ctx.w.sum(), 6.0, rtol=1e-12)
-    np.testing.assert_allclose(ctx.x.sum(axis=0), x0, rtol=1e-9, atol=1e-12)
+    held = [m.payload for box in ctx.mailboxes for m in box.held()]  # shares sent after a node's last round
+    if tau == 0:
+        assert not held  # 1-OSGP: every node launches the same rounds, all of them complete
+    np.testing.assert_allclose(ctx.w.sum() + sum(w for _, w in held), 6.0, rtol=1e-12)
+    np.testing.assert_allclose(ctx.x.sum(axis=0) + sum(x for x, _ in held), x0, rtol=1e-9, atol=1e-12)
 
 
 # --- slow nodes, stragglers, failures ---------------------------------------------------

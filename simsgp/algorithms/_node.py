@@ -64,3 +64,14 @@ def mix_in(ctx: RunContext, i: int, x: np.ndarray, w: float, arrived: Sequence[M
     if not ctx.math:
         return
     ctx.x[i], ctx.w[i] = receive(x, w, [m.payload[0] for m in arrived], [m.payload[1] for m in arrived])
+
+
+def held_weight(ctx: RunContext) -> float:
+    """Push-sum weight in shares that arrived and were never added (NaN in timing-only runs).
+
+    With the nodes' weights it sums to the number of nodes: push-sum
+    conserves mass, and this is where the rest of it lies at the end of a run.
+    """
+    if not ctx.math:
+        return math.nan
+    return float(sum(float(m.payload[1]) for box in ctx.mailboxes for m in box.held()))

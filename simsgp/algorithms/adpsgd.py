@@ -1,21 +1,37 @@
-"""AD-PSGD (Lian et al. 2018): asynchronous decentralized SGD with atomic pairwise averaging.
+"""AD-PSGD (Lian et al. 2018): asynchronous decentralized SGD with pairwise averaging.
 
 Every node runs two processes. The compute process reads its parameters when
 a forward pass starts, computes the gradient there, and applies the step to
 the parameters as they are when the backward pass ends: averagings that
-happened meanwhile are kept, so gradients are taken on parameters that moved
-(the recorded staleness is the number of averagings during the compute phase).
+landed meanwhile are kept, so gradients are taken on parameters that moved.
 
-Active nodes (odd ranks of the bipartite graph) also run a gossip process: at
-most one averaging per local iteration, with the passive peer of the graph's
-next round. The pair exchanges models (two flows, one each way, at the same
-time); when both have arrived, both nodes take the average of the two models
-as they are at that moment, atomically, so the sum of the models is
+Active nodes (odd ranks of the bipartite graph) also run a gossip process that
+averages with one passive peer at a time, the peer of the graph's next round
+(the official code's gossiper advances its graph once per exchange). The pair
+exchanges copies of their models taken when the exchange starts (two flows,
+one each way, at the same time). When both have arrived, each node moves by
+half the difference of the two copies, ``x_i += (sent_j - sent_i) / 2``: the
+average of what was sent, plus the local steps each node took while the
+copies travelled (as the official code, which averages the models it sent
+and applies the steps that came meanwhile after). The sum of the models is
 conserved. A passive node averages with one active node at a time.
+
+An exchange takes the time its transfers take: the gossip process starts its
+next exchange only when the current one is done, and at most one per local
+iteration (it waits for an iteration to finish since the last exchange
+began; iterations it could not keep up with are not made up later). A node's
+last iteration ends when its exchange in flight, if any, is done; no
+exchange starts after that. On slow links averagings therefore get rarer,
+and what they average is older: the staleness recorded with an iteration in
+which an averaging landed is the number of the node's iterations since the
+copy it sent was taken (0 when the exchange fits in one iteration; NaN in
+iterations without an averaging).
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -44,32 +60,56 @@ def check_graph(schedule: GraphSchedule) -> None:
         )
 
 
-def pairwise_average(x: np.ndarray, i: int, j: int) -> None:
-    """Replace rows ``i`` and ``j`` of ``x`` by their average, in place.
+def pairwise_average(x: np.ndarray, i: int, j: int, sent_i: np.ndarray, sent_j: np.ndarray) -> None:
+    """Average the copies ``sent_i`` and ``sent_j`` that rows ``i`` and ``j`` of ``x`` exchanged, in place.
+
+    Each row moves by half the difference of the copies, so it becomes their
+    average plus what it changed since its copy was taken; the sum of the
+    rows is conserved.
 
     Examples
     --------
     >>> x = np.array([[0.0], [2.0], [5.0]])
-    >>> pairwise_average(x, 0, 1)
+    >>> pairwise_average(x, 0, 1, x[0].copy(), x[1].copy())
     >>> x.ravel().tolist()
     [1.0, 1.0, 5.0]
+    >>> sent = x[0].copy()
+    >>> x[0] -= 0.5                      # a local step while the copies travel
+    >>> pairwise_average(x, 0, 2, sent, x[2].copy())
+    >>> x.ravel().tolist()
+    [2.5, 1.0, 3.0]
     """
-    x[i] = x[j] = 0.5 * (x[i] + x[j])
+    half = 0.5 * (sent_j - sent_i)
+    x[i] = x[i] + half
+    x[j] = x[j] - half
 
 
 class _Progress:
-    """Iterations finished and averagings taken part in, per node, with a wake-up per iteration."""
+    """Iterations finished per node and the averagings that landed in the current one.
+
+    ``tick[i]`` succeeds when node ``i`` finishes an iteration,
+    ``stopped[i]`` when it has finished its last; ``exchanging[i]`` is the
+    event of active node ``i``'s exchange on the wire (``None`` between
+    exchanges); ``landed[i]`` the iterations at which the copies averaged
+    into node ``i`` during its current iteration were taken.
+    """
 
     def __init__(self, env: simpy.Environment, n: int):
         self.env = env
         self.iterations = [0] * n
-        self.averagings = [0] * n
         self.tick = [env.event() for _ in range(n)]
+        self.stopped = [env.event() for _ in range(n)]
+        self.exchanging: list[simpy.Event | None] = [None] * n
+        self.landed: list[list[int]] = [[] for _ in range(n)]
 
-    def finished_iteration(self, i: int) -> None:
-        self.iterations[i] += 1
+    def finished_iteration(self, i: int) -> float:
+        """Count node ``i``'s iteration done; the staleness of what landed in it (NaN if nothing did)."""
+        t = self.iterations[i]
+        landed, self.landed[i] = self.landed[i], []
+        self.iterations[i] = t + 1
         tick, self.tick[i] = self.tick[i], self.env.event()
         tick.succeed()
+        return float(t - min(landed)) if landed else math.nan
 
 
 def start(ctx: RunContext) -> None:
@@ -83,30 +123,45 @@ def start(ctx: RunContext) -> None:
 
 
 def _compute(ctx: RunContext, i: int, progress: _Progress) -> Generator[Any, Any, None]:
-    env = ctx.env
+    env, last = ctx.env, ctx.max_iterations - 1
     for t in range(ctx.max_iterations):
         start = env.now
-        read = ctx.xp.asarray(ctx.x[i], copy=True)
-        averagings = progress.averagings[i]
+        read = ctx.xp.asarray(ctx.x[i], copy=True) if ctx.math else None
         batch, computed = start_compute(ctx, i)
         yield computed
+        compute_end = env.now
         loss, ctx.x[i] = sgd_step(ctx, i, batch, at=read)
-        ctx.log(
-            i, t, start=start, compute_end=env.now, end=env.now, loss=loss,
-            staleness=progress.averagings[i] - averagings,
-        )
-        progress.finished_iteration(i)
+        if t == last:
+            progress.stopped[i].succeed()
+            if progress.exchanging[i] is not None:
+                yield progress.exchanging[i]
+        staleness = progress.finished_iteration(i)
+        ctx.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss, staleness=staleness)
 
 
 def _gossip(ctx: RunContext, i: int, progress: _Progress, locks: list[simpy.Resource]) -> Generator[Any, Any, None]:
     env, graph, network = ctx.env, ctx.graph, ctx.network
-    for r in range(ctx.max_iterations):
-        while progress.iterations[i] <= r:
-            yield progress.tick[i]
+    seen = 0  # iterations finished when the last exchange began
+    stopped = progress.stopped[i]
+    for r in itertools.count():
+        while progress.iterations[i] <= seen and not stopped.triggered:
+            yield progress.tick[i] | stopped
+        if stopped.triggered:
+            return
+        seen = progress.iterations[i]
         for j in graph.out_peers(r)[i]:
             with locks[j].request() as turn:
-                yield turn
-                yield simpy.AllOf(env, [network.send(i, j, ctx.nbytes), network.send(j, i, ctx.nbytes)])
-                pairwise_average(ctx.x, i, j)
-                progress.averagings[i] += 1
-                progress.averagings[j] += 1
+                yield turn | stopped
+                if not turn.triggered:  # the node finished meanwhile: no exchange starts now
+                    return
+                taken = (progress.iterations[i], progress.iterations[j])
+                sent = (ctx.xp.asarray(ctx.x[i], copy=True), ctx.xp.asarray(ctx.x[j], copy=True)) if ctx.math else None
+                exchange = progress.exchanging[i] = simpy.AllOf(
+                    env, [network.send(i, j, ctx.nbytes), network.send(j, i, ctx.nbytes)]
+                )
+                yield exchange
+                progress.exchanging[i] = None
+                if sent is not None:
+                    pairwise_average(ctx.x, i, j, *sent)
+                progress.landed[i].append(taken[0])
+                progress.landed[j].append(taken[1])

@@ -9,16 +9,29 @@ At the start of iteration ``t`` (``t > 0``) with the round launched at
 iteration ``s`` still open:
 
 - if it is complete, its shares are added and a new round is launched;
-- else if ``t - s > tau`` the node blocks until it completes (``tau = 0``:
-  1-OSGP, always blocking on the previous round), then adds and launches;
+- else if ``t`` has reached the round's deadline the node blocks until it
+  completes, then adds and launches;
 - else it computes on without a new round (``tau >= 1``: tau-OSGP).
+
+The deadlines follow the official code's ``synch_freq`` counter, which counts
+iteration 0's query (when nothing is in flight yet) too: round 0 is forced at
+iteration ``max(tau, 1)`` and a round launched at iteration ``s`` at
+``s + tau + 1``. With gossip slower than compute the node therefore mixes at
+iterations 1, 2, 3, ... for ``tau = 0`` (1-OSGP), 1, 3, 5, ... for
+``tau = 1`` and 2, 5, 8, ... for ``tau = 2``.
 
 The forward pass, backward pass and step then overlap the round in flight:
 with constant compute ``c`` and push time ``m`` an iteration takes
 ``max(c, m)``, against ``c + m`` for SGP. The staleness recorded with an
-iteration that mixed is ``t - s`` (at most ``tau + 1``). After its last
-iteration a node waits for its open round and adds it, so the final models
-hold every share of the rounds they launched.
+iteration that mixed is ``t - s`` (at most ``tau + 1``).
+
+At the end of a run only the round in flight is added: after its last
+iteration a node launches nothing more, waits for its open round and adds
+it, and its last iteration ends then. A node that has launched its last
+round will never send the later ones, so nobody waits for its shares of
+them (a round with such an in-neighbour completes without that share);
+shares pushed to a node after its last round stay in its mailbox, where
+:func:`simsgp.algorithms._node.held_weight` finds them.
 """
 
 from __future__ import annotations
@@ -28,71 +41,89 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from simsgp.algorithms._node import mix_in, push, sgd_step, start_compute
+from simsgp.algorithms._node import held_weight, mix_in, push, sgd_step, start_compute
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start", "weight_unmixed"]
 
 DEFAULT_GRAPH = "dynamic-directed-exponential"
 HAS_SERVERS = False
 
+weight_unmixed = held_weight
 
-class _Progress:
-    """How many nodes have finished their iterations, and the highest round launched."""
 
-    def __init__(self) -> None:
-        self.finished = 0
-        self.highest_round = 0
+class _Rounds:
+    """Every node's open round, and the last round of each node that will launch no more."""
+
+    def __init__(self, n: int) -> None:
+        self.open: list[_Round | None] = [None] * n
+        self.last: list[int | None] = [None] * n
+
+    def will_send(self, j: int, number: int) -> bool:
+        """Whether node ``j`` has sent, or may still send, its shares of round ``number``."""
+        last = self.last[j]
+        return last is None or number <= last
+
+    def close(self, ctx: RunContext, i: int) -> None:
+        """Node ``i`` launches no more rounds: open rounds stop waiting for its later shares."""
+        last = self.last[i] = self.open[i].number
+        for j, gossip in enumerate(self.open):
+            if gossip is not None and gossip.number > last:
+                missing = ctx.graph.in_peers(gossip.number)[j].count(i)
+                if missing:
+                    ctx.mailboxes[j].expect_fewer(gossip.number, missing)
 
 
 def start(ctx: RunContext) -> None:
     """Start one overlap-SGP process per node."""
-    progress = _Progress()
+    rounds = _Rounds(ctx.n)
     for node in range(ctx.n):
-        ctx.env.process(_node(ctx, node, progress))
+        ctx.env.process(_node(ctx, node, rounds))
 
 
 class _Round:
-    """One gossip round in flight: its number, launch iteration and completion events."""
+    """One gossip round in flight: its number, launch iteration, deadline and completion events."""
 
-    __slots__ = ("number", "launched_at", "arrived", "done")
+    __slots__ = ("number", "launched_at", "deadline", "arrived", "done")
 
-    def __init__(self, ctx: RunContext, i: int, number: int, launched_at: int, progress: _Progress):
-        progress.highest_round = max(progress.highest_round, number)
+    def __init__(self, ctx: RunContext, i: int, number: int, launched_at: int, rounds: _Rounds):
         graph = ctx.graph
         ctx.x[i], ctx.w[i], sent = push(ctx, i, number, ctx.x[i], ctx.w[i], graph.out_peers(number)[i])
+        tau = ctx.scenario.algorithm.tau
         self.number = number
         self.launched_at = launched_at
-        self.arrived = ctx.mailboxes[i].get(number, len(graph.in_peers(number)[i]))
+        self.deadline = max(tau, 1) if number == 0 else launched_at + tau + 1
+        coming = sum(rounds.will_send(j, number) for j in graph.in_peers(number)[i])
+        self.arrived = ctx.mailboxes[i].get(number, coming)
         self.done = simpy.AllOf(ctx.env, [*sent, self.arrived])
+        rounds.open[i] = self
 
 
-def _node(ctx: RunContext, i: int, progress: _Progress) -> Generator[Any, Any, None]:
-    env, tau = ctx.env, ctx.scenario.algorithm.tau
-    gossip = _Round(ctx, i, 0, 0, progress)
+def _node(ctx: RunContext, i: int, rounds: _Rounds) -> Generator[Any, Any, None]:
+    env, last = ctx.env, ctx.max_iterations - 1
+    gossip = _Round(ctx, i, 0, 0, rounds)
     for t in range(ctx.max_iterations):
         start = env.now
         staleness = float("nan")
-        if t > 0 and (gossip.done.processed or t - gossip.launched_at > tau):
+        if t > 0 and (gossip.done.processed or t >= gossip.deadline):
             if not gossip.done.processed:
                 yield gossip.done
             staleness = t - gossip.launched_at
             mix_in(ctx, i, ctx.x[i], ctx.w[i], gossip.arrived.value)
-            gossip = _Round(ctx, i, gossip.number + 1, t, progress)
+            gossip = _Round(ctx, i, gossip.number + 1, t, rounds)
         comm_end = env.now
+        if t == last:
+            rounds.close(ctx, i)
         batch, computed = start_compute(ctx, i)
         yield computed
+        compute_end = env.now
         loss, ctx.x[i] = sgd_step(ctx, i, batch)
+        if t == last:  # only the round in flight is added
+            yield gossip.done
+            mix_in(ctx, i, ctx.x[i], ctx.w[i], gossip.arrived.value)
         ctx.log(
-            i, t, start=start, compute_end=env.now, end=env.now, loss=loss, staleness=staleness,
-            comm_wait=comm_end - start,
+            i, t, start=start, compute_end=compute_end, end=env.now, loss=loss, staleness=staleness,
+            comm_wait=comm_end - start + env.now - compute_end,
         )
-    progress.finished += 1
-    while True:
-        yield gossip.done
-        mix_in(ctx, i, ctx.x[i], ctx.w[i], gossip.arrived.value)
-        if progress.finished == ctx.n and gossip.number >= progress.highest_round:
-            return
-        gossip = _Round(ctx, i, gossip.number + 1, ctx.max_iterations, progress)

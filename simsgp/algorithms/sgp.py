@@ -7,8 +7,14 @@ Iteration ``t`` at node ``i``:
 2. take an SGD step (Nesterov momentum, weight decay) on the numerator ``x_i``;
 3. keep ``1 / (k + 1)`` of ``(x_i, w_i)`` and push the same share to each of
    the ``k`` out-peers of iteration ``t``'s graph;
-4. block until the shares of iteration ``t``'s in-neighbours have arrived and
-   add them, then start the next forward pass.
+4. block until the shares of iteration ``t``'s in-neighbours have arrived
+   and this node's own pushes have been delivered, add the shares, then
+   start the next forward pass.
+
+Step 4 is the official code's: its gossip thread sends without blocking,
+receives, then waits for its own sends before it returns, and the next
+forward pass waits for the thread. A node whose compute is slow therefore
+cannot pile pushes of successive iterations up on its uplink.
 """
 
 from __future__ import annotations
@@ -41,7 +47,9 @@ def _node(ctx: RunContext, i: int) -> Generator[Any, Any, None]:
         yield computed
         compute_end = env.now
         loss, x = sgd_step(ctx, i, batch)
-        x_keep, w_keep, _ = push(ctx, i, t, x, ctx.w[i], graph.out_peers(t)[i])
+        x_keep, w_keep, sent = push(ctx, i, t, x, ctx.w[i], graph.out_peers(t)[i])
         arrived = yield mailbox.get(t, len(graph.in_peers(t)[i]))
+        for delivered in sent:  # usually already delivered: SimPy then goes on at once
+            yield delivered
         mix_in(ctx, i, x_keep, w_keep, arrived)
         ctx.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)
