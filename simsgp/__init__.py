@@ -4,13 +4,14 @@ Run a scenario and read its summary:
 
 >>> import simsgp
 >>> result = simsgp.run({"iterations": 5, "cluster": {"nodes": 4}})
->>> sorted(result.summary)[:3]
-['bytes_sent', 'comm_wait_fraction', 'compute_fraction']
+>>> result.summary["iterations"], result.summary["max_link_utilization"] <= 1.0
+(5, True)
 """
 
 from simsgp._version import __version__
 from simsgp.engine import run
 from simsgp.errors import GraphError, ScenarioError, SimsgpError, TopologyError
+from simsgp.physics import PhysicsError
 from simsgp.result import Result
 from simsgp.scenario import Scenario, apply_overrides, from_dict, load, presets
 
@@ -27,4 +28,5 @@ __all__ = [
     "ScenarioError",
     "TopologyError",
     "GraphError",
+    "PhysicsError",
 ]

@@ -97,16 +97,24 @@ def format_summary(result: Result, *, max_rows: int = 10) -> str:
     s, sc = result.summary, result.scenario
     backend = "" if sc.backend == "numpy" else f", {sc.backend} on {sc.device}"
     header = f"{sc.algorithm.name} on {sc.cluster.nodes} nodes, {s['iterations']} iterations"
+    pace = s["node_time_per_iteration"]
     lines = [
         f"{header} (simsgp {result.version}, seed {sc.seed}{backend})",
-        f"  simulated time        {s['sim_time']:.6g} s ({s['sim_time_per_iteration']:.6g} s per iteration)",
-        f"  per node              {_spread(s['node_time_per_iteration'], '.4g')} s per iteration",
+        f"  simulated time        {s['sim_time']:.6g} s, {_number(s['sim_time_per_iteration'], '.6g')} s per iteration "
+        "(the slowest node's pace)",
+        f"  per node              {min(pace):.4g} / {s['median_node_time_per_iteration']:.4g} / {max(pace):.4g} "
+        "s per iteration (min / median / max of each node's own pace)",
+    ]
+    if sc.has_target:
+        lines.append(f"  time to target        {_time_to_target(s, sc)}")
+    lines += [
         f"  final loss            {_number(s['final_loss'], '.6g')}",
         f"  final accuracy        {_number(s['final_accuracy'], '.4f')}",
         f"  consensus distance    {s['consensus_distance']:.3g}",
         f"  time computing        {_percent(s['compute_fraction'])} (per node {_spread(s['node_compute_fraction'], '.1%')})",
         f"  time communicating    {_percent(s['comm_wait_fraction'])} (sending or waiting for peers)",
-        f"  uplink busy           per node {_spread(s['node_send_fraction'], '.1%')}",
+        f"  uplink busy           per node {_spread(s['node_send_fraction'], '.1%')} of the run",
+        f"  busiest link          {s['busiest_link']}, {_percent(s['max_link_utilization'])} of its capacity",
         f"  bytes sent            {s['bytes_sent']:.4g} (per node {_spread(s['node_bytes_sent'], '.3g')})",
         f"  push-sum weight       {s['weight_min']:.4g} .. {s['weight_max']:.4g}",
     ]
@@ -126,6 +134,20 @@ def format_summary(result: Result, *, max_rows: int = 10) -> str:
                 f"{_number(ev['accuracy'][k], '.4f'):<8s}  {ev['consensus_distance'][k]:.3g}"
             )
     return "\n".join(lines)
+
+
+def _time_to_target(summary: dict, scenario: scenario_mod.Scenario) -> str:
+    """``1.2 s (iteration 120; reached after the check at 1.1 s)``, or when it was never reached."""
+    goals = [f"accuracy >= {scenario.target_accuracy:g}"] if scenario.target_accuracy is not None else []
+    goals += [f"loss <= {scenario.target_loss:g}"] if scenario.target_loss is not None else []
+    goal = " and ".join(goals)
+    if summary["time_to_target"] is None:
+        return f"{goal} not reached (checked every {scenario.eval_every} iterations)"
+    seconds, resolution = summary["time_to_target"], summary["time_to_target_resolution"]
+    return (
+        f"{seconds:.6g} s to {goal} (iteration {summary['iterations_to_target']}; "
+        f"reached within the {resolution:.3g} s since the check before)"
+    )
 
 
 def _number(value: float | None, fmt: str) -> str:

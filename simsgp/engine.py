@@ -20,13 +20,13 @@ from typing import Any
 import numpy as np
 import simpy
 
-from simsgp import graphs, scenario as scenario_mod
+from simsgp import graphs, physics, scenario as scenario_mod
 from simsgp.algorithms import ALGORITHMS
 from simsgp.backend import Backend, get_backend
 from simsgp.cluster import ComputeTimes
 from simsgp.errors import GraphError, SimsgpError, ScenarioError, TopologyError
 from simsgp.mailbox import Mailbox
-from simsgp.metrics import evaluate, summarize
+from simsgp.metrics import evaluate, summarize, time_to_target
 from simsgp.network import Network, load_topology
 from simsgp.optim import SGDConfig
 from simsgp.pushsum import debias
@@ -163,7 +163,7 @@ def build(scenario: Scenario) -> RunContext:
         scenario=scenario,
         task=task,
         graph=_graph(scenario) if algorithm.DEFAULT_GRAPH else None,
-        network=Network(env, topology, record_messages=scenario.trace),
+        network=Network(env, topology, record_messages=scenario.trace or physics.check_every_message),
         compute=ComputeTimes(
             compute.model,
             compute.mean,
@@ -259,11 +259,18 @@ def run(
                 f"iteration {scenario.iterations}: a message they wait for was never sent"
             )
     records = ctx.records.arrays()
-    summary = summarize(records, debias(ctx.x, ctx.w), ctx.w, ctx.task, ctx.network)
+    summary = summarize(records, debias(ctx.x, ctx.w), ctx.w, ctx.task, ctx.network, time_limit=scenario.time_limit)
     summary["down_time"] = [ctx.compute.down_time(i, 0.0, ctx.env.now) for i in range(ctx.n)]
     summary["events"] = _events_processed(ctx.env)
+    unmixed = getattr(algorithm, "weight_unmixed", None)
+    summary["weight_unmixed"] = None if unmixed is None or not ctx.math else unmixed(ctx)
     x, w = ctx.backend.to_numpy(ctx.x), ctx.backend.to_numpy(ctx.w)
-    return Result.from_run(scenario, records, ctx.evaluations, ctx.network.messages, x, w, summary)
+    messages = ctx.network.messages
+    result = Result.from_run(scenario, records, ctx.evaluations, messages if scenario.trace else None, x, w, summary)
+    if scenario.has_target:
+        summary.update(time_to_target(result.evaluations, accuracy=scenario.target_accuracy, loss=scenario.target_loss))
+    physics.check(result, ctx.network.topology, None if messages is None else np.array(messages).reshape(-1, 5))
+    return result
 
 
 _GC_THRESHOLD = 10_000

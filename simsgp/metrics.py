@@ -8,6 +8,7 @@ Pure functions: they read arrays and the task, never the clock. Node models
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,13 @@ import numpy as np
 from simsgp.backend import array_namespace
 
 __all__ = [
-    "EVALUATION_FIELDS", "consensus_distance", "evaluate", "model_metrics", "staleness_histogram", "summarize"
+    "EVALUATION_FIELDS",
+    "consensus_distance",
+    "evaluate",
+    "model_metrics",
+    "staleness_histogram",
+    "summarize",
+    "time_to_target",
 ]
 
 EVALUATION_FIELDS = (
@@ -67,6 +74,50 @@ def evaluate(iteration: int, sim_time: float, z: Any, w: Any, task: Any) -> tupl
     return (float(iteration), float(sim_time), *model_metrics(z, w, task).values())
 
 
+def time_to_target(
+    evaluations: Mapping[str, np.ndarray], *, accuracy: float | None = None, loss: float | None = None
+) -> dict[str, float | int | None]:
+    """When the nodes' mean accuracy first reached ``accuracy`` and their mean loss fell to ``loss``.
+
+    Both targets must hold at one evaluation point when both are given. The
+    target was reached between that point and the one before it (or the
+    start of the run), so their distance in simulated seconds is the
+    answer's resolution.
+
+    Returns
+    -------
+    dict
+        ``time_to_target`` (simulated seconds of the first evaluation point
+        that meets the targets), ``iterations_to_target`` and
+        ``time_to_target_resolution``; all ``None`` when it was never met.
+
+    Examples
+    --------
+    >>> ev = {"iteration": np.array([5.0, 10.0, 15.0]), "sim_time": np.array([0.5, 1.0, 1.5]),
+    ...       "accuracy": np.array([0.5, 0.91, 0.95]), "loss": np.array([2.0, 0.4, 0.3])}
+    >>> time_to_target(ev, accuracy=0.9)
+    {'time_to_target': 1.0, 'iterations_to_target': 10, 'time_to_target_resolution': 0.5}
+    >>> time_to_target(ev, accuracy=0.9, loss=0.35)["time_to_target"]
+    1.5
+    """
+    met = np.ones(len(evaluations["sim_time"]), dtype=bool)
+    if accuracy is not None:
+        met &= evaluations["accuracy"] >= accuracy  # NaN never meets a target
+    if loss is not None:
+        met &= evaluations["loss"] <= loss
+    hits = np.flatnonzero(met)
+    if not hits.size:
+        return {"time_to_target": None, "iterations_to_target": None, "time_to_target_resolution": None}
+    k = int(hits[0])
+    times = evaluations["sim_time"]
+    before = float(times[k - 1]) if k else 0.0
+    return {
+        "time_to_target": float(times[k]),
+        "iterations_to_target": int(evaluations["iteration"][k]),
+        "time_to_target_resolution": float(times[k]) - before,
+    }
+
+
 def staleness_histogram(staleness: np.ndarray) -> list[int]:
     """Counts of each integer staleness value 0, 1, 2, ... (NaN entries skipped).
 
@@ -79,7 +130,9 @@ def staleness_histogram(staleness: np.ndarray) -> list[int]:
     return np.bincount(values).tolist() if values.size else []
 
 
-def summarize(records: dict[str, np.ndarray], z: Any, w: Any, task: Any, network: Any) -> dict[str, Any]:
+def summarize(
+    records: dict[str, np.ndarray], z: Any, w: Any, task: Any, network: Any, *, time_limit: float | None = None
+) -> dict[str, Any]:
     """The summary of DESIGN.md section 5 plus where time and bytes went.
 
     Parameters
@@ -94,18 +147,27 @@ def summarize(records: dict[str, np.ndarray], z: Any, w: Any, task: Any, network
         Evaluates loss and accuracy of every node's model.
     network : Network
         Its byte and busy-time counters (workers first, then any servers).
+    time_limit : float, optional
+        The run's limit in simulated seconds, if it had one.
 
     Returns
     -------
     dict
         ``iterations`` (completed by every node), ``sim_time`` (when the last
-        node finished its last iteration), ``sim_time_per_iteration``,
-        ``node_time_per_iteration``, ``final_loss`` and ``final_accuracy``
-        (means over nodes of each node's model on the full training / test
-        data), ``consensus_distance``; per node the fractions of its time
-        computing, waiting for communication and sending (its uplink busy),
-        bytes sent per host and per link, the staleness histogram and the
-        push-sum weight range.
+        node finished its last iteration), ``sim_time_per_iteration``
+        (``sim_time`` over ``iterations``: the slowest node's pace),
+        ``node_time_per_iteration`` (each node's own pace: when it finished
+        its last iteration over the iterations it did) and its median over
+        nodes ``median_node_time_per_iteration``, ``final_loss`` and
+        ``final_accuracy`` (means over nodes of each node's model on the full
+        training / test data), ``consensus_distance``; per node the fractions
+        of its time computing and waiting for communication, and of the run
+        its uplink was busy sending; bytes sent per host, bytes carried per
+        link, ``span`` (the simulated seconds the run covers: ``time_limit``
+        when given, else ``sim_time``), ``max_link_utilization`` (the largest
+        bytes a link carried over its capacity times ``span``; at most 1) and
+        the ``busiest_link``, the staleness histogram and the push-sum
+        weight range.
     """
     end, start = records["end"], records["start"]
     done = (~np.isnan(end)).sum(axis=0)
@@ -118,11 +180,17 @@ def summarize(records: dict[str, np.ndarray], z: Any, w: Any, task: Any, network
     n = len(w)
     topology = network.topology
     model = model_metrics(z, w, task)
+    span = sim_time if time_limit is None else time_limit
+    carried = network.carried_bytes
+    utilization = carried / (topology.capacity * span) if span else np.zeros_like(carried)
+    busiest = int(np.argmax(utilization))
+    pace = last_end / np.maximum(done, 1)
     return {
         "iterations": iterations,
         "sim_time": sim_time,
         "sim_time_per_iteration": sim_time / iterations if iterations else None,
-        "node_time_per_iteration": (last_end / np.maximum(done, 1)).tolist(),
+        "node_time_per_iteration": pace.tolist(),
+        "median_node_time_per_iteration": float(np.median(pace)),
         "final_loss": _finite_or_none(model["loss"]),
         "final_accuracy": _finite_or_none(model["accuracy"]),
         "consensus_distance": model["consensus_distance"],
@@ -130,10 +198,13 @@ def summarize(records: dict[str, np.ndarray], z: Any, w: Any, task: Any, network
         "comm_wait_fraction": _ratio(wait.sum(), busy.sum()),
         "node_compute_fraction": [_ratio(c, b) for c, b in zip(compute, busy)],
         "node_comm_wait_fraction": [_ratio(c, b) for c, b in zip(wait, busy)],
-        "node_send_fraction": [_ratio(busy_s, end_s) for busy_s, end_s in zip(network.link_busy[:n], last_end)],
+        "node_send_fraction": [_ratio(busy_s, span) for busy_s in network.link_busy[:n]],
         "bytes_sent": float(network.bytes_sent.sum()),
         "node_bytes_sent": network.bytes_sent.tolist(),
-        "link_bytes": dict(zip(topology.link_names, network.link_bytes.tolist())),
+        "link_bytes": dict(zip(topology.link_names, carried.tolist())),
+        "span": span,
+        "max_link_utilization": float(utilization[busiest]),
+        "busiest_link": topology.link_names[busiest],
         "staleness_histogram": staleness_histogram(records["staleness"]),
         "weight_min": model["weight_min"],
         "weight_max": model["weight_max"],

@@ -651,6 +651,18 @@ class Network:
         """Seconds each link has carried at least one flow (a copy)."""
         return np.array(self._link_busy)
 
+    @property
+    def carried_bytes(self) -> np.ndarray:
+        """Bytes each link has carried so far: those that entered it, less what flows on it or queued still have to send."""
+        carried = list(self._link_bytes)
+        now = self.env.now
+        for connection in self._connections.values():
+            for k, flow in enumerate(connection.queue):  # the head is on the wire, the rest wait whole
+                left = flow.remaining - flow.rate * (now - flow.t_last) if k == 0 else flow.size
+                for link in flow.links:
+                    carried[link] -= left
+        return np.array(carried)
+
     def sent_by(self, host: int) -> float:
         """Bytes ``host`` has put on the network so far."""
         return self._sent[host]

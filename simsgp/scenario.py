@@ -296,6 +296,12 @@ class Scenario:
     ``backend`` and ``device``: where the node math runs (see
     :mod:`simsgp.backend`): ``"numpy"`` (default), ``"torch"`` or ``"cupy"``,
     on ``"cpu"`` or ``"cuda"`` (default: the backend's own, cuda for cupy).
+    ``target_accuracy`` and ``target_loss``: the summary's
+    ``time_to_target`` is the simulated time of the first evaluation at
+    which the nodes' mean test accuracy reached the first and their mean
+    training loss fell to the second (both, when both are given); with a
+    target, evaluation defaults to about 200 points over the run (every
+    iteration in shorter runs).
     """
 
     seed: int = 0
@@ -307,6 +313,8 @@ class Scenario:
     analytic: bool = False
     backend: str = "numpy"
     device: str | None = None
+    target_accuracy: float | None = None
+    target_loss: float | None = None
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
@@ -321,14 +329,26 @@ class Scenario:
             _fail("iterations", self.iterations, "an integer >= 1")
         if self.time_limit is not None:
             _positive("time_limit", self.time_limit)
+        if self.target_accuracy is not None and not 0 < self.target_accuracy <= 1:
+            _fail("target_accuracy", self.target_accuracy, "a fraction in (0, 1]")
+        if self.target_loss is not None and not math.isfinite(self.target_loss):
+            _fail("target_loss", self.target_loss, "a finite number")
         if self.eval_every is None:
-            object.__setattr__(self, "eval_every", _default_eval_every(self.iterations, self.timing_only))
+            object.__setattr__(self, "eval_every", _default_eval_every(self))
         object.__setattr__(self, "device", backends.check(self.backend, self.device))
         if self.analytic and not hasattr(ALGORITHMS[self.algorithm.name], "run_analytic"):
             analytic = sorted(name for name, module in ALGORITHMS.items() if hasattr(module, "run_analytic"))
             _fail("analytic", True, f"false for algorithm.name={self.algorithm.name!r}; the analytic mode covers {analytic}")
         if self.eval_every < 0:
             _fail("eval_every", self.eval_every, "an integer >= 0 (0 turns evaluation off)")
+        if self.has_target and (self.timing_only or self.eval_every == 0):
+            key, value = ("timing_only", True) if self.timing_only else ("eval_every", 0)
+            _fail(key, value, "learning math and evaluations when target_accuracy or target_loss is set")
+
+    @property
+    def has_target(self) -> bool:
+        """Whether a target accuracy or loss is set (the summary then has a time to it)."""
+        return self.target_accuracy is not None or self.target_loss is not None
 
 
 # --- dict <-> dataclass ---------------------------------------------------------
@@ -502,16 +522,19 @@ def apply_overrides(scenario: Scenario, assignments: Iterable[str]) -> Scenario:
     # values that were only derived defaults follow what they derive from
     if "algorithm.graph" not in keys and scenario.algorithm.graph == ALGORITHMS[scenario.algorithm.name].DEFAULT_GRAPH:
         data["algorithm"]["graph"] = None
-    if "eval_every" not in keys and scenario.eval_every == _default_eval_every(scenario.iterations, scenario.timing_only):
+    if "eval_every" not in keys and scenario.eval_every == _default_eval_every(scenario):
         data["eval_every"] = None
     if "device" not in keys and scenario.device == backends.check(scenario.backend):
         data["device"] = None
     return from_dict(data)
 
 
-def _default_eval_every(iterations: int | None, timing_only: bool) -> int:
-    """About 20 evaluation points over the run; none without learning math."""
-    return 0 if timing_only else max(1, (iterations or 200) // 20)
+def _default_eval_every(scenario: Scenario) -> int:
+    """About 20 evaluation points over the run, 200 with a target; none without learning math."""
+    if scenario.timing_only:
+        return 0
+    points = 200 if scenario.has_target else 20
+    return max(1, (scenario.iterations or 200) // points)
 
 
 def _parse_literal(raw: str) -> Any:

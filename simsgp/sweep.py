@@ -52,12 +52,15 @@ SUMMARY_COLUMNS = (
     "iterations",
     "sim_time",
     "sim_time_per_iteration",
+    "median_node_time_per_iteration",
+    "time_to_target",
     "final_loss",
     "final_accuracy",
     "consensus_distance",
     "compute_fraction",
     "comm_wait_fraction",
     "bytes_sent",
+    "max_link_utilization",
 )
 """Scalar summary metrics copied into the results table, in column order."""
 

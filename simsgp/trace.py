@@ -34,6 +34,8 @@ __all__ = ["chrome_trace", "write_chrome_trace"]
 
 _US = 1e6
 """Microseconds per simulated second."""
+_EMPTY = 1e-12
+"""A communication span shorter than this fraction of the time stamp is float residue, left out."""
 
 
 def chrome_trace(result: Result) -> dict[str, Any]:
@@ -57,11 +59,13 @@ def chrome_trace(result: Result) -> dict[str, Any]:
     -----
     Each recorded iteration of a node lasts ``end - start``, of which
     ``comm_wait`` seconds are communication or waiting for peers and the
-    rest is compute. The wait comes first when ``compute_end == end`` and
-    ``comm_wait > 0`` (OSGP blocks on its previous gossip round before it
-    computes), otherwise after compute (SGP, all-reduce, parameter servers).
-    Empty communication spans are left out. Both spans carry ``iteration``,
-    ``loss``, ``bytes_sent`` and, where the algorithm has one, ``staleness``.
+    rest is compute, which ends at ``compute_end``. The time before the
+    compute span and the time after it are ``communicate`` spans: OSGP
+    blocks on its previous gossip round before it computes (and its last
+    iteration also waits for its final round after), SGP, all-reduce and
+    parameter servers communicate after. Empty communication spans are left
+    out. Every span carries ``iteration``, ``loss``, ``bytes_sent`` and,
+    where the algorithm has one, ``staleness``.
 
     A message is a flow pair sharing one ``id``: ``"ph": "s"`` on the
     sender's track at ``t_send`` and ``"ph": "f"`` (``"bp": "e"``) on the
@@ -114,13 +118,13 @@ def _iteration_spans(records: dict[str, Any], t: int, node: int) -> list[dict[st
         "staleness": float(records["staleness"][t, node]),
     }
     args = {key: value for key, value in args.items() if not (isinstance(value, float) and math.isnan(value))}
-    wait_first = compute_end == end and wait > 0
-    compute_start = start + wait if wait_first else start
-    wait_start = start if wait_first else end - wait
+    compute_start = compute_end - compute
     base = {"ph": "X", "pid": 0, "tid": node, "args": args}
     spans = [{**base, "name": "compute", "cat": "compute", "ts": compute_start * _US, "dur": compute * _US}]
-    if wait > 0:
-        spans.append({**base, "name": "communicate", "cat": "communicate", "ts": wait_start * _US, "dur": wait * _US})
+    for begin, finish in ((start, compute_start), (compute_end, end)):
+        if finish - begin > _EMPTY * max(end, 1.0):
+            spans.append({**base, "name": "communicate", "cat": "communicate", "ts": begin * _US,
+                          "dur": (finish - begin) * _US})
     return spans
 
 

@@ -40,9 +40,12 @@ def _written(result, tmp_path):
 
 
 def _spans(events, name):
-    """``{(node, iteration): (ts, dur)}`` of the complete events called ``name``."""
-    spans = [e for e in events if e["ph"] == "X" and e["name"] == name]
-    return {(e["tid"], e["args"]["iteration"]): (e["ts"], e["dur"]) for e in spans}
+    """``{(node, iteration): [(ts, dur), ...]}`` of the complete events called ``name``, in time order."""
+    spans = {}
+    for e in events:
+        if e["ph"] == "X" and e["name"] == name:
+            spans.setdefault((e["tid"], e["args"]["iteration"]), []).append((e["ts"], e["dur"]))
+    return {key: sorted(value) for key, value in spans.items()}
 
 
 def test_chrome_trace_document_and_tracks(sgp, tmp_path):
@@ -58,6 +61,7 @@ def test_chrome_trace_document_and_tracks(sgp, tmp_path):
 
 @pytest.mark.parametrize("fixture", ["sgp", "osgp"])
 def test_chrome_trace_spans_match_records(fixture, request, tmp_path):
+    """Compute ends at compute_end and lasts end - start - comm_wait; communication fills the rest of [start, end]."""
     result = request.getfixturevalue(fixture)
     events = _written(result, tmp_path)
     rec = result.records
@@ -66,30 +70,35 @@ def test_chrome_trace_spans_match_records(fixture, request, tmp_path):
     assert sorted(compute) == [(i, t) for i in range(nodes) for t in range(iterations)]
     waits = [(i, t) for i in range(nodes) for t in range(iterations) if rec["comm_wait"][t, i] > 0]
     assert sorted(communicate) == waits
-    for (i, t), (ts, dur) in compute.items():
-        start, compute_end, end, wait = (rec[f][t, i] for f in ("start", "compute_end", "end", "comm_wait"))
-        wait_first = compute_end == end and wait > 0
-        expected = [start + wait if wait_first else start, end - start - wait]
-        np.testing.assert_allclose([ts, dur], np.array(expected) * 1e6, rtol=RTOL)
-        if wait > 0:
-            expected = [start if wait_first else end - wait, wait]
-            np.testing.assert_allclose(communicate[i, t], np.array(expected) * 1e6, rtol=RTOL)
+    for (i, t), [(ts, dur)] in compute.items():
+        start, compute_end, end, wait = (rec[f][t, i] * 1e6 for f in ("start", "compute_end", "end", "comm_wait"))
+        np.testing.assert_allclose([ts + dur, dur], [compute_end, end - start - wait], rtol=RTOL)
+        pieces = sorted([(ts, dur), *communicate.get((i, t), [])])
+        np.testing.assert_allclose(pieces[0][0], start, rtol=RTOL, atol=1e-3)  # a nanosecond at t = 0
+        np.testing.assert_allclose(sum(d for _, d in pieces), end - start, rtol=RTOL)
+        for (a, da), (b, _) in zip(pieces, pieces[1:]):  # back to back, no gaps or overlaps
+            np.testing.assert_allclose(a + da, b, rtol=RTOL)
 
 
 def test_chrome_trace_sgp_communicates_after_compute(sgp):
     events = chrome_trace(sgp)["traceEvents"]
     rec = sgp.records
-    for (i, t), (ts, dur) in _spans(events, "communicate").items():
+    for (i, t), [(ts, dur)] in _spans(events, "communicate").items():
         np.testing.assert_allclose([ts, ts + dur], [rec["compute_end"][t, i] * 1e6, rec["end"][t, i] * 1e6], rtol=RTOL)
 
 
 def test_chrome_trace_osgp_waits_before_compute(osgp):
+    """Every iteration but the first blocks on its previous round first; the last also waits for its own after."""
     events = chrome_trace(osgp)["traceEvents"]
     compute, communicate = _spans(events, "compute"), _spans(events, "communicate")
-    assert len(communicate) == 3 * 4  # every iteration but the first blocks
-    for key, (ts, dur) in communicate.items():
-        assert compute[key][0] == pytest.approx(ts + dur, rel=RTOL)
-        assert compute[key][0] + compute[key][1] == pytest.approx(osgp.records["end"][key[1], key[0]] * 1e6, rel=RTOL)
+    last = osgp.records["end"].shape[0] - 1
+    assert sorted(communicate) == [(i, t) for i in range(3) for t in range(1, last + 1)]
+    for (i, t), spans in communicate.items():
+        (ts, dur), [(compute_ts, compute_dur)] = spans[0], compute[i, t]
+        assert compute_ts == pytest.approx(ts + dur, rel=RTOL)
+        assert len(spans) == (2 if t == last else 1)
+        last_ts, last_dur = spans[-1] if t == last else (compute_ts, compute_dur)
+        assert last_ts + last_dur == pytest.approx(osgp.records["end"][t, i] * 1e6, rel=RTOL)
 
 
 def test_chrome_trace_span_args(osgp):

@@ -6,6 +6,9 @@ unless the scenario names another; ``None`` for algorithms without one) and
 ``start(ctx)``, which starts its SimPy processes on a
 :class:`simsgp.engine.RunContext`. Processes only schedule; the math they call
 lives in pure functions (:mod:`simsgp.pushsum`, :mod:`simsgp.optim`, the task).
+Push-sum algorithms also provide ``weight_unmixed(ctx)``, the weight left in
+messages never added, so that every run checks that mass is conserved
+(:mod:`simsgp.physics`).
 """
 
 from __future__ import annotations

@@ -18,15 +18,17 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from simsgp import graphs
-from simsgp.algorithms._node import mix_in, push, sgd_step, start_compute
+from simsgp.algorithms._node import held_weight, mix_in, push, sgd_step, start_compute
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "check_graph", "start"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "check_graph", "start", "weight_unmixed"]
 
 DEFAULT_GRAPH = "dynamic-bipartite-exponential"
 HAS_SERVERS = False
+
+weight_unmixed = held_weight
 
 
 def check_graph(schedule: graphs.GraphSchedule) -> None:

@@ -22,15 +22,17 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
-from simsgp.algorithms._node import mix_in, push, sgd_step, start_compute
+from simsgp.algorithms._node import held_weight, mix_in, push, sgd_step, start_compute
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start", "weight_unmixed"]
 
 DEFAULT_GRAPH = "dynamic-directed-exponential"
 HAS_SERVERS = False
+
+weight_unmixed = held_weight
 
 
 def start(ctx: RunContext) -> None:
