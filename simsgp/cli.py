@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("scenarios", help="list the built-in scenario presets")
 
     reproduce_cmd = commands.add_parser("reproduce", help="simulate a published table beside its figures")
-    reproduce_cmd.add_argument("what", choices=["paper"], help="paper: the SGP paper's seconds per iteration (seed 002)")
+    reproduce_cmd.add_argument("what", choices=["paper"], help="paper: seconds per iteration of Assran et al., ICML 2019")
     reproduce_cmd.add_argument(
         "--calibrate", action="store_true",
         help="first fit compute time and link efficiency to the 4- and 8-node rows, then predict the rest",
@@ -248,7 +248,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         fitted = calibrate.fit(base, paper.paper_measurements([4, 8]))
         print(_fitted_values(fitted))
         base = fitted.scenario
-    print("seconds per iteration, ResNet-50 on 10 GbE (Assran et al., seed 002) against simsgp")
+    print("seconds per iteration, ResNet-50 on 10 GbE (Assran et al., ICML 2019) against simsgp")
     print(_prediction_table(calibrate.predict(calibrate.Calibration({}, base, ()), rows)))
     return 0
 

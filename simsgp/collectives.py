@@ -2,7 +2,7 @@
 
 The processes move real flows through :class:`simsgp.network.Network`, so
 contention with other traffic is modelled; the closed forms are the alpha-beta
-costs they must reproduce on an idle star network (DESIGN.md section 4).
+costs they must reproduce on an idle star network.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 COLLECTIVES = ("ring", "parallel")
-"""Allreduce implementations: ring (Patarasuk and Yuan 2009) and parallel all-to-all (seed 001)."""
+"""Allreduce implementations: ring (Patarasuk and Yuan 2009) and parallel all-to-all (every node sends its whole gradient to every other)."""
 
 
 def ring_allreduce(
@@ -48,7 +48,7 @@ def parallel_allreduce(
 ) -> Generator[Any, Any, None]:
     """Node ``node``'s part of a parallel (all-to-all) allreduce: send ``nbytes`` to every other node.
 
-    Every node then reduces locally (seed 001's "parallel allreduce"); one round,
+    Every node then reduces locally (the "parallel allreduce" of surveys of distributed SGD); one round,
     ``p - 1`` flows out of and into every NIC.
     """
     for peer in range(p):

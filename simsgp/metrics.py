@@ -133,7 +133,7 @@ def staleness_histogram(staleness: np.ndarray) -> list[int]:
 def summarize(
     records: dict[str, np.ndarray], z: Any, w: Any, task: Any, network: Any, *, time_limit: float | None = None
 ) -> dict[str, Any]:
-    """The summary of DESIGN.md section 5 plus where time and bytes went.
+    """The summary of a run: its pace, its models' quality, and where time and bytes went.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""The SGP paper's timing table (seed 002) and its reproduction on the ``paper-resnet50-10gbe`` preset.
+"""The SGP paper's timing table (Assran et al., ICML 2019) and its reproduction on the ``paper-resnet50-10gbe`` preset.
 
 Assran et al., "Stochastic Gradient Push for Distributed Deep Learning",
 ResNet-50 on ImageNet, nodes of 8 GPUs on 10 Gb/s Ethernet; seconds per

@@ -1,9 +1,9 @@
 """Scenarios: TOML files and plain dicts validated once into frozen dataclasses.
 
 A scenario names the cluster, the physical network, the algorithm with its
-communication graph, the learning task, how long to run and the seed
-(DESIGN.md section 5). Every error names the dotted field, the bad value and
-what is allowed; unknown keys are rejected with the allowed ones listed.
+communication graph, the learning task, how long to run and the seed.
+Every error names the dotted field, the bad value and what is allowed;
+unknown keys are rejected with the allowed ones listed.
 
 Examples
 --------

@@ -1,4 +1,4 @@
-"""Parallel SGD with an exact gradient average by allreduce (Goyal et al. 2017; seed 001).
+"""Parallel SGD with an exact gradient average by allreduce (Goyal et al. 2017).
 
 Iteration ``t`` at node ``i``: compute the mini-batch gradient at ``x_i`` (its
 value does not depend on when, so the math is done when the phase starts), take

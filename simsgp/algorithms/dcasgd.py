@@ -3,7 +3,7 @@
 A gradient ``g`` computed on stale parameters ``w_stale`` is corrected on the
 server, which holds ``w_now``, by a first-order Taylor step with the diagonal
 approximation ``lambda * g * g`` of the Hessian:
-``g + lambda * g * g * (w_now - w_stale)`` (elementwise; seed 001). With
+``g + lambda * g * g * (w_now - w_stale)`` (elementwise; Zheng et al. 2017). With
 ``dc_adaptive = true`` lambda is ``dc_lambda / sqrt(v)`` elementwise, ``v`` a
 moving average (factor ``dc_momentum``) of ``g * g`` per server (DC-ASGD-a).
 """
