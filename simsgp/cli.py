@@ -100,10 +100,14 @@ def format_summary(result: Result, *, max_rows: int = 10) -> str:
     pace = s["node_time_per_iteration"]
     lines = [
         f"{header} (simsgp {result.version}, seed {sc.seed}{backend})",
-        f"  simulated time        {s['sim_time']:.6g} s, {_number(s['sim_time_per_iteration'], '.6g')} s per iteration "
-        "(the slowest node's pace)",
-        f"  per node              {min(pace):.4g} / {s['median_node_time_per_iteration']:.4g} / {max(pace):.4g} "
-        "s per iteration (min / median / max of each node's own pace)",
+        (
+            f"  simulated time        {s['sim_time']:.6g} s, {_number(s['sim_time_per_iteration'], '.6g')} s per "
+            "iteration (the slowest node's pace)"
+        ),
+        (
+            f"  per node              {min(pace):.4g} / {s['median_node_time_per_iteration']:.4g} / {max(pace):.4g} "
+            "s per iteration (min / median / max of each node's own pace)"
+        ),
     ]
     if sc.has_target:
         lines.append(f"  time to target        {_time_to_target(s, sc)}")

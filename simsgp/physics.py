@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from simsgp.result import Result
 
 __all__ = [
-    "PhysicsError",
     "RTOL",
+    "PhysicsError",
     "check",
     "link_violations",
     "mass_violations",
@@ -130,8 +130,8 @@ def mass_violations(weights: np.ndarray, unmixed: float, n: int) -> list[str]:
     total = float(np.sum(weights)) + unmixed
     if abs(total - n) <= RTOL * n:
         return []
-    return [f"push-sum weight sums to {total:.12g} (nodes {float(np.sum(weights)):.12g}, "
-            f"unmixed messages {unmixed:.12g}), not {n}"]
+    nodes = float(np.sum(weights))
+    return [f"push-sum weight sums to {total:.12g} (nodes {nodes:.12g}, unmixed messages {unmixed:.12g}), not {n}"]
 
 
 def violations(result: Result, topology: Topology, messages: np.ndarray | None = None) -> list[str]:

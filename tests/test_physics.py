@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import simsgp
 from simsgp import network, physics
@@ -167,3 +168,18 @@ def test_push_sum_algorithms_report_where_their_weight_is():
     assert unmixed >= 0
     assert result.weights.sum() + unmixed == pytest.approx(6.0, rel=1e-12)
     assert simsgp.run({"iterations": 3, "algorithm": {"name": "allreduce"}}).summary["weight_unmixed"] is None
+
+
+@pytest.mark.parametrize("topology", available_topologies())
+@pytest.mark.parametrize("name", sorted(n for n, module in ALGORITHMS.items() if hasattr(module, "run_analytic")))
+def test_analytic_mode_is_physical(name, topology):
+    """The analytic recursions account bytes and busy time without flows: the same bounds hold."""
+    scenario = {"iterations": 6, "analytic": True, "cluster": {"nodes": 8, "slow_nodes": {"2": 2.0}},
+                "network": {"topology": topology}, "algorithm": {"name": name}, "task": {"payload": "resnet50"}}
+    try:
+        result = simsgp.run(scenario)
+    except simsgp.ScenarioError as exc:
+        assert "analytic = true" in str(exc)
+        pytest.skip(str(exc))
+    assert physics.violations(result, build(result.scenario).network.topology) == []
+    assert 0.0 < result.summary["max_link_utilization"] <= 1.0 + physics.RTOL

@@ -104,7 +104,7 @@ def test_sgp_and_osgp_agree_that_a_round_ends_when_its_sends_are_delivered():
 # --- tau-OSGP follows the official synch_freq counter -----------------------------------
 
 
-@pytest.mark.parametrize(("tau", "mixes"), [(0, list(range(1, 12))), (1, [1, 3, 5, 7, 9, 11]), (2, [2, 5, 8, 11])])
+@pytest.mark.parametrize(("tau", "mixes"), [(0, list(range(1, 12))), (1, [1, 3, 5, 7, 9, 11]), (2, [2, 5, 8, 11]), (3, [3, 7, 11])])
 def test_osgp_forced_rounds_follow_the_official_counter(tau, mixes):
     """Gossip (818 ms at 1 Gb/s) much slower than compute (10 ms): every round is forced at its deadline."""
     result = _run("osgp", iterations=12, compute=0.01, bandwidth=1.25e8, tau=tau)

@@ -1,3 +1,4 @@
+import itertools
 import json
 
 import numpy as np
@@ -76,7 +77,7 @@ def test_chrome_trace_spans_match_records(fixture, request, tmp_path):
         pieces = sorted([(ts, dur), *communicate.get((i, t), [])])
         np.testing.assert_allclose(pieces[0][0], start, rtol=RTOL, atol=1e-3)  # a nanosecond at t = 0
         np.testing.assert_allclose(sum(d for _, d in pieces), end - start, rtol=RTOL)
-        for (a, da), (b, _) in zip(pieces, pieces[1:]):  # back to back, no gaps or overlaps
+        for (a, da), (b, _) in itertools.pairwise(pieces):  # back to back, no gaps or overlaps
             np.testing.assert_allclose(a + da, b, rtol=RTOL)
 
 

@@ -51,7 +51,7 @@ def _node(ctx: RunContext, i: int) -> Generator[Any, Any, None]:
         loss, x = sgd_step(ctx, i, batch)
         x_keep, w_keep, sent = push(ctx, i, t, x, ctx.w[i], graph.out_peers(t)[i])
         arrived = yield mailbox.get(t, len(graph.in_peers(t)[i]))
-        for delivered in sent:  # usually already delivered: SimPy then goes on at once
-            yield delivered
+        for delivered in sent:  # noqa: UP028 (SimPy sends event values in, which a list iterator cannot take)
+            yield delivered  # own pushes delivered: usually already, and SimPy then goes on at once
         mix_in(ctx, i, x_keep, w_keep, arrived)
         ctx.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)
