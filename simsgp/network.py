@@ -806,13 +806,9 @@ class Network:
         flow = timer.value
         if flow.timer is timer:  # otherwise the rate changed and a newer timer exists
             flow.remaining = 0.0
-            self._finish((flow,))
-
-    def _finish(self, flows: Sequence[_Flow]) -> None:
-        """End the transfer of ``flows``, start what waits behind them, re-rate once."""
-        touched = self._end(flows)
-        if touched:
-            self._reshare(touched)
+            touched = self._end((flow,))
+            if touched:  # re-rate what shared its links and what starts behind it
+                self._reshare(touched)
 
     def _end(self, flows: Sequence[_Flow]) -> list[int]:
         """Take ``flows`` off their links, schedule their deliveries, start what is queued behind them.

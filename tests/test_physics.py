@@ -176,10 +176,10 @@ def test_analytic_mode_is_physical(name, topology):
     """The analytic recursions account bytes and busy time without flows: the same bounds hold."""
     scenario = {"iterations": 6, "analytic": True, "cluster": {"nodes": 8, "slow_nodes": {"2": 2.0}},
                 "network": {"topology": topology}, "algorithm": {"name": name}, "task": {"payload": "resnet50"}}
-    try:
-        result = simsgp.run(scenario)
-    except simsgp.ScenarioError as exc:
-        assert "analytic = true" in str(exc)
-        pytest.skip(str(exc))
+    if name == "ps-sync" and topology in ("racks-oversubscribed", "wan-geo"):
+        with pytest.raises(simsgp.ScenarioError, match="routes to the server share more than one link"):
+            simsgp.run(scenario)  # no exact recursion there: the event mode it is
+        return
+    result = simsgp.run(scenario)
     assert physics.violations(result, build(result.scenario).network.topology) == []
     assert 0.0 < result.summary["max_link_utilization"] <= 1.0 + physics.RTOL

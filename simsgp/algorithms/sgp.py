@@ -51,7 +51,8 @@ def _node(ctx: RunContext, i: int) -> Generator[Any, Any, None]:
         loss, x = sgd_step(ctx, i, batch)
         x_keep, w_keep, sent = push(ctx, i, t, x, ctx.w[i], graph.out_peers(t)[i])
         arrived = yield mailbox.get(t, len(graph.in_peers(t)[i]))
-        for delivered in sent:  # noqa: UP028 (SimPy sends event values in, which a list iterator cannot take)
-            yield delivered  # own pushes delivered: usually already, and SimPy then goes on at once
+        for delivered in sent:  # own pushes delivered too (usually already: their callbacks have run)
+            if delivered.callbacks is not None:
+                yield delivered
         mix_in(ctx, i, x_keep, w_keep, arrived)
         ctx.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)
