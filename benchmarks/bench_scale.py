@@ -20,10 +20,10 @@ import multiprocessing
 import resource
 import time
 
+from bench_engine import bare_simpy
+
 import simsgp
 from simsgp.scenario import apply_overrides, load
-
-from bench_engine import bare_simpy
 
 RESNET = 'task.payload="resnet50"'
 SCENARIOS = [  # name, settings, (nodes, iterations) in full, the same in a quick run

@@ -16,17 +16,17 @@ from simsgp.result import Result
 from simsgp.scenario import Scenario, apply_overrides, from_dict, load, presets
 
 __all__ = [
-    "__version__",
-    "run",
-    "Result",
-    "Scenario",
-    "load",
-    "from_dict",
-    "apply_overrides",
-    "presets",
-    "SimsgpError",
-    "ScenarioError",
-    "TopologyError",
     "GraphError",
     "PhysicsError",
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "SimsgpError",
+    "TopologyError",
+    "__version__",
+    "apply_overrides",
+    "from_dict",
+    "load",
+    "presets",
+    "run",
 ]

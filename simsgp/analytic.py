@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["ring_allreduce", "shared_link", "shared_link_of", "connection_rates", "disjoint_routes", "account"]
+__all__ = ["account", "connection_rates", "disjoint_routes", "ring_allreduce", "shared_link", "shared_link_of"]
 
 _DONE_RTOL = 1e-12
 """As in the event mode: a flow with this fraction of its bytes left is done."""

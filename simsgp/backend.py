@@ -60,10 +60,10 @@ def _numpy_namespace() -> types.SimpleNamespace:
     def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Any:
         return x.take(indices, axis=axis)
 
-    def max(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    def max(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:
         return x.max(axis=axis, keepdims=keepdims)
 
-    def sum(x: Any, /, *, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:  # noqa: A001
+    def sum(x: Any, /, *, axis: Any = None, dtype: Any = None, keepdims: bool = False) -> Any:
         return x.sum(axis=axis, dtype=dtype, keepdims=keepdims)
 
     def mean(x: Any, /, *, axis: Any = None, keepdims: bool = False) -> Any:

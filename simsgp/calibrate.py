@@ -19,7 +19,7 @@ from simsgp.engine import run
 from simsgp.errors import ScenarioError
 from simsgp.scenario import Scenario, apply_overrides
 
-__all__ = ["Measurement", "Calibration", "parse_measurement", "simulate", "fit", "predict", "DEFAULT_KEYS"]
+__all__ = ["DEFAULT_KEYS", "Calibration", "Measurement", "fit", "parse_measurement", "predict", "simulate"]
 
 DEFAULT_KEYS: dict[str, tuple[float, float]] = {
     "cluster.compute.mean": (1e-4, 100.0),

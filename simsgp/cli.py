@@ -7,19 +7,21 @@ one line on stderr with exit status 2.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from simsgp import calibrate, graphs, paper, scenario as scenario_mod
+from simsgp import calibrate, graphs, paper
+from simsgp import scenario as scenario_mod
 from simsgp.engine import run
 from simsgp.errors import SimsgpError
 from simsgp.progress import ProgressLine
 from simsgp.result import Result
 
-__all__ = ["main", "format_summary"]
+__all__ = ["format_summary", "main"]
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -155,7 +157,7 @@ def _time_to_target(summary: dict, scenario: scenario_mod.Scenario) -> str:
 
 
 def _number(value: float | None, fmt: str) -> str:
-    return "n/a" if value is None or value != value else format(value, fmt)
+    return "n/a" if value is None or math.isnan(value) else format(value, fmt)
 
 
 def _percent(value: float | None) -> str:

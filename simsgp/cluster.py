@@ -37,7 +37,7 @@ import numpy as np
 
 from simsgp.errors import ScenarioError
 
-__all__ = ["COMPUTE_MODELS", "ComputeTimes", "lognormal_params", "load_trace", "speed_profile", "warp"]
+__all__ = ["COMPUTE_MODELS", "ComputeTimes", "load_trace", "lognormal_params", "speed_profile", "warp"]
 
 COMPUTE_MODELS = ("constant", "lognormal", "trace")
 

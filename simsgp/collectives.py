@@ -15,11 +15,11 @@ from simsgp.mailbox import Mailbox, post
 __all__ = [
     "COLLECTIVES",
     "allreduce",
-    "ring_allreduce",
-    "parallel_allreduce",
-    "ring_allreduce_time",
-    "parallel_allreduce_time",
     "bucket_sizes",
+    "parallel_allreduce",
+    "parallel_allreduce_time",
+    "ring_allreduce",
+    "ring_allreduce_time",
 ]
 
 COLLECTIVES = ("ring", "parallel")

@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 import simpy
 
-from simsgp import graphs, physics, scenario as scenario_mod
+from simsgp import graphs, physics
+from simsgp import scenario as scenario_mod
 from simsgp.algorithms import ALGORITHMS
 from simsgp.backend import Backend, get_backend
 from simsgp.cluster import ComputeTimes
-from simsgp.errors import GraphError, SimsgpError, ScenarioError, TopologyError
+from simsgp.errors import GraphError, ScenarioError, SimsgpError, TopologyError
 from simsgp.mailbox import Mailbox
 from simsgp.metrics import evaluate, summarize, time_to_target
 from simsgp.network import Network, load_topology

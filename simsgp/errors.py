@@ -6,7 +6,7 @@ line can report it in one line instead of a traceback.
 
 from __future__ import annotations
 
-__all__ = ["SimsgpError", "ScenarioError", "TopologyError", "GraphError"]
+__all__ = ["GraphError", "ScenarioError", "SimsgpError", "TopologyError"]
 
 
 class SimsgpError(Exception):

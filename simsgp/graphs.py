@@ -34,17 +34,17 @@ from simsgp.errors import GraphError
 __all__ = [
     "GRAPHS",
     "GraphSchedule",
-    "make",
-    "from_digraph",
-    "is_column_stochastic",
-    "is_row_stochastic",
-    "is_doubly_stochastic",
     "check_column_stochastic",
     "check_doubly_stochastic",
-    "union_is_strongly_connected",
     "check_strongly_connected",
-    "spectral_gap",
     "describe",
+    "from_digraph",
+    "is_column_stochastic",
+    "is_doubly_stochastic",
+    "is_row_stochastic",
+    "make",
+    "spectral_gap",
+    "union_is_strongly_connected",
 ]
 
 GRAPHS: tuple[str, ...] = (

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import simpy
 
-__all__ = ["Message", "Mailbox", "post"]
+__all__ = ["Mailbox", "Message", "post"]
 
 
 class Message(NamedTuple):
@@ -42,7 +42,7 @@ class Mailbox:
     ['a', 'b']
     """
 
-    __slots__ = ("env", "_held", "_waiting")
+    __slots__ = ("_held", "_waiting", "env")
 
     def __init__(self, env: simpy.Environment):
         self.env = env

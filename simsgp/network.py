@@ -37,14 +37,14 @@ from simpy.events import NORMAL, Event
 from simsgp.errors import TopologyError
 
 __all__ = [
-    "Topology",
-    "star",
-    "racks",
-    "sites",
     "TOPOLOGY_DIR",
+    "Network",
+    "Topology",
     "available_topologies",
     "load_topology",
-    "Network",
+    "racks",
+    "sites",
+    "star",
 ]
 
 try:  # Python >= 3.11
@@ -553,7 +553,7 @@ def load_topology(
 class _Connection:
     """The route from one host to another and the messages queued on it, first in first out."""
 
-    __slots__ = ("links", "latency", "lone_rate", "queue")
+    __slots__ = ("latency", "links", "lone_rate", "queue")
 
     def __init__(self, links: tuple[int, ...], latency: float, lone_rate: float):
         self.links = links
@@ -569,7 +569,7 @@ class _Flow:
     once the flow has ended); a timer that is no longer the flow's is ignored.
     """
 
-    __slots__ = ("seq", "connection", "links", "size", "remaining", "rate", "t_last", "timer", "delivered", "value")
+    __slots__ = ("connection", "delivered", "links", "rate", "remaining", "seq", "size", "t_last", "timer", "value")
 
     def __init__(self, seq: int, connection: _Connection, size: float, delivered: simpy.Event, value: Any):
         self.seq = seq

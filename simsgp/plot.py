@@ -37,13 +37,13 @@ from simsgp.metrics import EVALUATION_FIELDS
 from simsgp.result import Result
 
 __all__ = [
-    "loss_vs_time",
-    "time_per_iteration_vs_nodes",
-    "time_breakdown",
-    "staleness_histogram",
-    "save",
-    "plot_sweep",
     "cli_plot",
+    "loss_vs_time",
+    "plot_sweep",
+    "save",
+    "staleness_histogram",
+    "time_breakdown",
+    "time_per_iteration_vs_nodes",
 ]
 
 Run = Result | Mapping[str, Any]

@@ -101,6 +101,6 @@ def clock(seconds: float) -> str:
     >>> clock(75), clock(3725)
     ('1:15', '1:02:05')
     """
-    minutes, secs = divmod(int(round(seconds)), 60)
+    minutes, secs = divmod(round(seconds), 60)
     hours, minutes = divmod(minutes, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

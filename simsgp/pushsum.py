@@ -24,7 +24,7 @@ import numpy as np
 
 from simsgp.backend import array_namespace, device
 
-__all__ = ["share", "receive", "debias", "mix"]
+__all__ = ["debias", "mix", "receive", "share"]
 
 
 def share(x: np.ndarray, w: np.ndarray | float, out_degree: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:

@@ -42,21 +42,21 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = [
-    "ComputeConfig",
-    "StragglerWindow",
-    "FailureWindow",
-    "TransientConfig",
-    "ClusterConfig",
-    "NetworkConfig",
     "AlgorithmConfig",
-    "TaskConfig",
+    "ClusterConfig",
+    "ComputeConfig",
+    "FailureWindow",
+    "NetworkConfig",
     "Scenario",
+    "StragglerWindow",
+    "TaskConfig",
+    "TransientConfig",
+    "apply_overrides",
     "from_dict",
-    "to_dict",
     "load",
     "loads",
-    "apply_overrides",
     "presets",
+    "to_dict",
 ]
 
 
@@ -179,7 +179,7 @@ class NetworkConfig:
     efficiency: float | None = None
 
     def __post_init__(self) -> None:
-        if not Path(self.topology).suffix == ".toml":
+        if Path(self.topology).suffix != ".toml":
             _one_of("network.topology", self.topology, available_topologies())
         elif not Path(self.topology).is_file():
             _fail("network.topology", self.topology, f"an existing .toml file or one of {available_topologies()}")

@@ -44,9 +44,16 @@ from simsgp._version import __version__
 from simsgp.engine import run
 from simsgp.errors import ScenarioError, SimsgpError
 from simsgp.progress import ProgressLine
-from simsgp.scenario import Scenario, _parse_literal, apply_overrides, from_dict, load, to_dict
+from simsgp.scenario import (
+    Scenario,
+    _parse_literal,
+    apply_overrides,
+    from_dict,
+    load,
+    to_dict,
+)
 
-__all__ = ["parse_grid", "expand_grid", "scenario_key", "run_sweep", "load_runs", "cli_sweep", "SUMMARY_COLUMNS"]
+__all__ = ["SUMMARY_COLUMNS", "cli_sweep", "expand_grid", "load_runs", "parse_grid", "run_sweep", "scenario_key"]
 
 SUMMARY_COLUMNS = (
     "iterations",
@@ -344,7 +351,7 @@ def _run_point(scenario: Scenario) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         result = run(scenario)
-    except Exception as exc:  # recorded in the run file and the table, never dropped
+    except Exception as exc:  # noqa: BLE001 (recorded in the run file and the table, never dropped)
         return _outcome_of(exc, time.perf_counter() - start)
     data = result.to_dict()
     return {
@@ -418,7 +425,7 @@ def _future_outcome(future: Any) -> dict[str, Any]:
     """The outcome of a finished future; a lost worker or broken pool fails only its runs."""
     try:
         return future.result()
-    except Exception as exc:  # recorded as a failed run, retried by the next sweep
+    except Exception as exc:  # noqa: BLE001 (recorded as a failed run, retried by the next sweep)
         return _outcome_of(exc, 0.0)
 
 

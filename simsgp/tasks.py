@@ -96,7 +96,7 @@ def _move(a: Any, source: Backend, target: Backend, dtype: str) -> Any:
 
 
 def payload_bytes(
-    payload: str | int | float, task_param_count: int, *, dtype_bytes: int = 4
+    payload: str | float, task_param_count: int, *, dtype_bytes: int = 4
 ) -> int:
     """Size in bytes of one model message on the simulated network.
 

@@ -36,7 +36,7 @@ def max_min_rates(incidence: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     >>> max_min_rates(incidence, np.array([3.0, 1.0])).tolist()
     [2.0, 1.0]
     """
-    n_links, n_flows = incidence.shape
+    n_flows = incidence.shape[1]
     rate = np.zeros(n_flows)
     residual = capacity.astype(float).copy()
     rising = incidence.any(axis=0)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 import simpy
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simsgp import analytic, run
 from simsgp.collectives import ring_allreduce_time

@@ -20,7 +20,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
     ],
 )
 def test_benchmark_script_smoke_run(argv):
-    done = subprocess.run([sys.executable, str(BENCHMARKS / argv[0]), *argv[1:]], capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, str(BENCHMARKS / argv[0]), *argv[1:]], capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     header, *rows = done.stdout.splitlines()
     assert "wall" in header or "s/it" in header

@@ -6,7 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import simsgp.cluster
-from simsgp.cluster import ComputeTimes, load_trace, lognormal_params, speed_profile, warp
+from simsgp.cluster import (
+    ComputeTimes,
+    load_trace,
+    lognormal_params,
+    speed_profile,
+    warp,
+)
 from simsgp.errors import ScenarioError
 
 

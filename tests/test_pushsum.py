@@ -2,7 +2,8 @@
 
 import networkx as nx
 import numpy as np
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simsgp.graphs import from_digraph
 from simsgp.pushsum import debias, mix, receive, share

@@ -5,7 +5,15 @@ import dataclasses
 import pytest
 
 from simsgp.errors import ScenarioError
-from simsgp.scenario import Scenario, apply_overrides, from_dict, load, loads, presets, to_dict
+from simsgp.scenario import (
+    Scenario,
+    apply_overrides,
+    from_dict,
+    load,
+    loads,
+    presets,
+    to_dict,
+)
 
 
 def test_scenario_defaults_match_design():

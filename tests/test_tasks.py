@@ -92,7 +92,7 @@ def test_logistic_grad_matches_finite_differences(digits, rng, node):
         x = 0.5 * rng.standard_normal(digits.dim)
         batch = digits.sample_batch(node, rng)
         _, g = digits.grad(node, x, batch)
-        numeric = central_differences(lambda v: digits.grad(node, v, batch)[0], x)
+        numeric = central_differences(lambda v, batch=batch: digits.grad(node, v, batch)[0], x)
         np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-8)
 
 
@@ -110,7 +110,7 @@ def test_mlp_grad_matches_finite_differences(mlp, rng, node):
         x = mlp.init_params(rng) + 0.1 * rng.standard_normal(mlp.dim)
         batch = mlp.sample_batch(node, rng)
         _, g = mlp.grad(node, x, batch)
-        numeric = central_differences(lambda v: mlp.grad(node, v, batch)[0], x)
+        numeric = central_differences(lambda v, batch=batch: mlp.grad(node, v, batch)[0], x)
         np.testing.assert_allclose(g, numeric, rtol=1e-5, atol=1e-8)
 
 

@@ -15,7 +15,17 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from simsgp.algorithms import adpsgd, allreduce, dcasgd, dpsgd, localsgd, osgp, ps_async, ps_sync, sgp
+from simsgp.algorithms import (
+    adpsgd,
+    allreduce,
+    dcasgd,
+    dpsgd,
+    localsgd,
+    osgp,
+    ps_async,
+    ps_sync,
+    sgp,
+)
 
 __all__ = ["ALGORITHMS"]
 

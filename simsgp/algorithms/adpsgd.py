@@ -45,7 +45,7 @@ from simsgp.graphs import GraphSchedule
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "check_graph", "start", "pairwise_average"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "check_graph", "pairwise_average", "start"]
 
 DEFAULT_GRAPH = "dynamic-bipartite-exponential"
 HAS_SERVERS = False

@@ -31,7 +31,7 @@ from simsgp.optim import sgd_update
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start", "run_analytic", "bucket_ready_times", "RingTimer"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "RingTimer", "bucket_ready_times", "run_analytic", "start"]
 
 DEFAULT_GRAPH = None
 HAS_SERVERS = False

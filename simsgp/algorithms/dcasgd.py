@@ -20,7 +20,7 @@ from simsgp.backend import array_namespace
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start", "compensate", "adaptive_lambda"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "adaptive_lambda", "compensate", "start"]
 
 DEFAULT_GRAPH = None
 HAS_SERVERS = True

@@ -16,13 +16,13 @@ import numpy as np
 from simsgp.algorithms._analytic import gradients, run_iterations
 from simsgp.algorithms._node import sgd_step, start_compute
 from simsgp.algorithms.allreduce import MeanOnce, RingTimer
-from simsgp.optim import sgd_update
 from simsgp.collectives import allreduce
+from simsgp.optim import sgd_update
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start", "run_analytic"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "run_analytic", "start"]
 
 DEFAULT_GRAPH = None
 HAS_SERVERS = False

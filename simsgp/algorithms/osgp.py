@@ -86,7 +86,7 @@ def start(ctx: RunContext) -> None:
 class _Round:
     """One gossip round in flight: its number, launch iteration, deadline and completion events."""
 
-    __slots__ = ("number", "launched_at", "deadline", "arrived", "done")
+    __slots__ = ("arrived", "deadline", "done", "launched_at", "number")
 
     def __init__(self, ctx: RunContext, i: int, number: int, launched_at: int, rounds: _Rounds):
         graph = ctx.graph

@@ -26,7 +26,7 @@ from simsgp.mailbox import post
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start", "Compensation"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "Compensation", "start"]
 
 DEFAULT_GRAPH = None
 HAS_SERVERS = True

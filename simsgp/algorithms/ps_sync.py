@@ -24,7 +24,7 @@ from simsgp.mailbox import post
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start", "run_analytic"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "run_analytic", "start"]
 
 DEFAULT_GRAPH = None
 HAS_SERVERS = True
