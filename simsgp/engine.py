@@ -270,7 +270,8 @@ def run(
     result = Result.from_run(scenario, records, ctx.evaluations, messages if scenario.trace else None, x, w, summary)
     if scenario.has_target:
         summary.update(time_to_target(result.evaluations, accuracy=scenario.target_accuracy, loss=scenario.target_loss))
-    physics.check(result, ctx.network.topology, None if messages is None else np.array(messages).reshape(-1, 5))
+    untraced = None if scenario.trace or messages is None else np.array(messages).reshape(-1, 5)
+    physics.check(result, ctx.network.topology, untraced)  # a traced run's own log is checked by default
     return result
 
 
