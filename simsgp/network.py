@@ -41,6 +41,7 @@ __all__ = [
     "Network",
     "Topology",
     "available_topologies",
+    "topology_path",
     "load_topology",
     "racks",
     "sites",
@@ -461,6 +462,18 @@ def available_topologies() -> list[str]:
     return sorted(p.stem for p in TOPOLOGY_DIR.glob("*.toml"))
 
 
+def topology_path(name_or_path: str | Path) -> Path:
+    """The file of a shipped topology name, or ``name_or_path`` itself when it is a ``.toml`` path.
+
+    Examples
+    --------
+    >>> topology_path("star-10gbe").name, str(topology_path("my/net.toml"))
+    ('star-10gbe.toml', 'my/net.toml')
+    """
+    path = Path(name_or_path)
+    return path if path.suffix == ".toml" else TOPOLOGY_DIR / f"{name_or_path}.toml"
+
+
 def load_topology(
     name_or_path: str | Path,
     n_hosts: int,
@@ -515,9 +528,7 @@ def load_topology(
     >>> float(geo.capacity[0]), float(geo.capacity[16])
     (3125000000.0, 125000000.0)
     """
-    path = Path(name_or_path)
-    if path.suffix != ".toml":
-        path = TOPOLOGY_DIR / f"{name_or_path}.toml"
+    path = topology_path(name_or_path)
     if not path.is_file():
         raise TopologyError(
             f"network.topology={str(name_or_path)!r}: no such topology; "

@@ -33,7 +33,7 @@ from simsgp.cluster import COMPUTE_MODELS
 from simsgp.collectives import COLLECTIVES
 from simsgp.errors import ScenarioError
 from simsgp.graphs import GRAPHS
-from simsgp.network import available_topologies
+from simsgp.network import available_topologies, topology_path
 from simsgp.tasks import PARTITIONS, PAYLOADS, TASKS
 
 try:  # Python >= 3.11
@@ -53,6 +53,7 @@ __all__ = [
     "TransientConfig",
     "apply_overrides",
     "from_dict",
+    "input_files",
     "load",
     "loads",
     "presets",
@@ -349,6 +350,23 @@ class Scenario:
     def has_target(self) -> bool:
         """Whether a target accuracy or loss is set (the summary then has a time to it)."""
         return self.target_accuracy is not None or self.target_loss is not None
+
+
+def input_files(scenario: Scenario) -> dict[str, Path]:
+    """The files a run of ``scenario`` reads, by the field that names them.
+
+    A result depends on these files' contents as much as on the scenario:
+    the physical network (a shipped topology included) and a compute trace.
+
+    Examples
+    --------
+    >>> sorted(input_files(Scenario()))
+    ['network.topology']
+    """
+    files = {"network.topology": topology_path(scenario.network.topology)}
+    if scenario.cluster.compute.model == "trace" and scenario.cluster.compute.path is not None:
+        files["cluster.compute.path"] = Path(scenario.cluster.compute.path)
+    return files
 
 
 # --- dict <-> dataclass ---------------------------------------------------------
