@@ -16,7 +16,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from simsgp.engine import run
-from simsgp.errors import ScenarioError
+from simsgp.errors import ScenarioError, shown
 from simsgp.scenario import Scenario, apply_overrides
 
 __all__ = ["DEFAULT_KEYS", "Calibration", "Measurement", "fit", "parse_measurement", "predict", "simulate"]
@@ -46,6 +46,10 @@ class Calibration:
     residuals: tuple[float, ...]
 
 
+_FASTEST, _SLOWEST = 1e-9, 1e9
+"""The range of a measured iteration time that calibration takes (a nanosecond to about 30 years)."""
+
+
 def parse_measurement(text: str) -> Measurement:
     """Parse ``ALGORITHM:NODES=SECONDS`` (``allreduce:8=0.896``).
 
@@ -61,9 +65,12 @@ def parse_measurement(text: str) -> Measurement:
             raise ValueError
         measurement = Measurement(algorithm.strip(), int(nodes), float(seconds))
     except ValueError:
-        raise ScenarioError(f"measurement {text!r}; expected ALGORITHM:NODES=SECONDS, such as allreduce:8=0.896") from None
-    if measurement.nodes < 2 or not measurement.seconds > 0:
-        raise ScenarioError(f"measurement {text!r}; expected at least 2 nodes and a positive number of seconds")
+        raise ScenarioError(f"measurement {shown(text)}; expected ALGORITHM:NODES=SECONDS, such as allreduce:8=0.896") from None
+    if measurement.nodes < 2 or not _FASTEST <= measurement.seconds <= _SLOWEST:
+        raise ScenarioError(
+            f"measurement {shown(text)}; expected at least 2 nodes and seconds per iteration "
+            f"in [{_FASTEST:g}, {_SLOWEST:g}]"
+        )
     return measurement
 
 

@@ -109,7 +109,7 @@ def warp(now: float, work: float, breakpoints: Sequence[float], speeds: Sequence
     t, remaining = now, work
     for j in range(bisect.bisect_right(breakpoints, now), len(breakpoints)):
         speed, seg_end = speeds[j], breakpoints[j]
-        capacity = speed * (seg_end - t)
+        capacity = speed * (seg_end - t) if speed else 0.0  # a failure that never ends: 0 * inf
         if capacity >= remaining:
             return min(t + remaining / speed, seg_end) - now
         remaining -= capacity
@@ -307,6 +307,10 @@ class ComputeTimes:
 
     Attributes
     ----------
+    trace : list of numpy.ndarray or None
+        With ``trace``: each node's measured seconds per iteration (:func:`load_trace`).
+    scale : numpy.ndarray
+        Each node's slowdown factor (1 where ``multipliers`` has none).
     failure_windows : tuple of tuple of (float, float)
         Per node, the sorted disjoint ``(start, end)`` intervals during which
         it is down (overlapping failure windows merged).
@@ -367,7 +371,7 @@ class ComputeTimes:
         for node, factor in (multipliers or {}).items():
             self.scale[node] = factor
         self._transient = (transient_probability, transient_low, transient_high)
-        self._trace = load_trace(trace_path, n_nodes) if model == "trace" else None
+        self.trace = load_trace(trace_path, n_nodes) if model == "trace" else None
         children = seed.spawn(n_nodes)
         self._rngs = [np.random.default_rng(s) for s in children]
         self._transient_rngs = [np.random.default_rng(s.spawn(1)[0]) for s in children]
@@ -411,6 +415,17 @@ class ComputeTimes:
             return work
         return warp(now, work, *profile)
 
+    def down_at(self, node: int, t: float) -> bool:
+        """Whether ``node`` is failed at time ``t`` (a window that never ends included).
+
+        Examples
+        --------
+        >>> ct = ComputeTimes("constant", 1.0, 2, np.random.SeedSequence(0), failures=[(0, 2.0, math.inf)])
+        >>> ct.down_at(0, 1.0), ct.down_at(0, 1e9), ct.down_at(1, 3.0), ct.duration(0, 1.5)
+        (False, True, False, inf)
+        """
+        return any(s <= t < e for s, e in self.failure_windows[node])
+
     def down_time(self, node: int, start: float, end: float) -> float:
         """Seconds of ``[start, end]`` during which ``node`` was failed.
 
@@ -431,7 +446,7 @@ class ComputeTimes:
         elif self.model == "lognormal":
             block = self._rngs[node].lognormal(*lognormal_params(self.mean, self.cv), _BLOCK)
         else:
-            column = self._trace[node]
+            column = self.trace[node]
             block = column[np.arange(first, first + _BLOCK) % len(column)]
         block = block * self.scale[node]
         probability, low, high = self._transient

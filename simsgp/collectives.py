@@ -17,6 +17,7 @@ __all__ = [
     "allreduce",
     "bucket_sizes",
     "parallel_allreduce",
+    "messages_per_node",
     "parallel_allreduce_time",
     "ring_allreduce",
     "ring_allreduce_time",
@@ -55,6 +56,17 @@ def parallel_allreduce(
         if peer != node:
             post(network, mailboxes, node, peer, tag, None, nbytes)
     yield mailboxes[node].get(tag, p - 1)
+
+
+def messages_per_node(kind: str, p: int) -> int:
+    """Messages each of ``p`` nodes sends in one allreduce of the collective named ``kind``.
+
+    Examples
+    --------
+    >>> messages_per_node("ring", 8), messages_per_node("parallel", 8)
+    (14, 7)
+    """
+    return 2 * (p - 1) if kind == "ring" else p - 1
 
 
 def allreduce(

@@ -9,8 +9,10 @@ processes; they only schedule and call pure math.
 from __future__ import annotations
 
 import gc
+import math
 import sys
 import threading
+import typing
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,14 +22,14 @@ from typing import Any
 import numpy as np
 import simpy
 
-from simsgp import graphs, physics
+from simsgp import budget, graphs, physics
 from simsgp import scenario as scenario_mod
 from simsgp.algorithms import ALGORITHMS
 from simsgp.backend import Backend, get_backend
 from simsgp.cluster import ComputeTimes
-from simsgp.errors import GraphError, ScenarioError, SimsgpError, TopologyError
+from simsgp.errors import DivergenceError, GraphError, ScenarioError, SimsgpError, TopologyError
 from simsgp.mailbox import Mailbox
-from simsgp.metrics import evaluate, summarize, time_to_target
+from simsgp.metrics import EVALUATION_FIELDS, evaluate, summarize, time_to_target
 from simsgp.network import Network, load_topology
 from simsgp.optim import SGDConfig
 from simsgp.pushsum import debias
@@ -108,8 +110,24 @@ class RunContext:
         sent = self.network.sent_by(node)
         bytes_sent = sent - self._bytes_logged[node]
         self._bytes_logged[node] = sent
+        if self.math and not math.isfinite(loss):
+            self.diverged(f"at iteration {t} (node {node}): its mini-batch loss is {float(loss)}")
         if self.records.log(node, t, start, compute_end, end, loss, bytes_sent, staleness, comm_wait):
             self._round_done(t)
+
+    def check_finite(self, when: str) -> None:
+        """Stop the run if some node's parameters or weight are no longer finite."""
+        xp = self.xp
+        finite = xp.all(xp.isfinite(self.x), axis=1) & xp.isfinite(self.w)
+        if not bool(xp.all(finite)):
+            node = int(np.flatnonzero(~self.backend.to_numpy(finite))[0])
+            self.diverged(f"{when} (node {node} first): its parameters are not finite")
+
+    def diverged(self, where: str) -> typing.NoReturn:
+        """Stop the run: the training diverged ``where`` (a loss or parameter is not finite)."""
+        raise DivergenceError(
+            f"the training diverged {where}; try a smaller algorithm.lr (now {self.scenario.algorithm.lr:g})"
+        )
 
     def _round_done(self, t: int) -> None:
         """Every node has finished iteration ``t``: evaluate if due, report progress.
@@ -119,9 +137,14 @@ class RunContext:
         changes nothing).
         """
         finished = self.records.finished_at(t)
+        if self.math:
+            self.check_finite(f"by iteration {t + 1}")
         every = self._eval_every
         if every and (t + 1) % every == 0:
-            self.evaluations.append(evaluate(t + 1, finished, debias(self.x, self.w), self.w, self.task))
+            point = evaluate(t + 1, finished, debias(self.x, self.w), self.w, self.task)
+            if not math.isfinite(point[EVALUATION_FIELDS.index("loss")]):
+                self.diverged(f"by iteration {t + 1}: the nodes' mean loss on the full data is {point[2]}")
+            self.evaluations.append(point)
         if self.progress is not None:
             self.progress(t + 1, finished)
 
@@ -181,7 +204,7 @@ def build(scenario: Scenario) -> RunContext:
         ),
         batch_rngs=[np.random.default_rng(s) for s in batch_seed.spawn(n)],
         mailboxes=[Mailbox(env) for _ in range(topology.n_hosts)],
-        records=Records(n, scenario.iterations or 1024),
+        records=Records(n, min(scenario.iterations or _FIRST_ROWS, _FIRST_ROWS)),  # rows grow as the run goes
         x=backend.xp.stack([x0] * n),
         w=backend.asarray(np.ones(n)),
         momentum=backend.zeros((n, x0.shape[0])),
@@ -195,6 +218,10 @@ def build(scenario: Scenario) -> RunContext:
         max_iterations=iterations,
         backend=backend,
     )
+
+
+_FIRST_ROWS = 1024
+"""Iterations the records have room for at first; the table doubles when a run goes further."""
 
 
 def _graph(scenario: Scenario) -> graphs.GraphSchedule:
@@ -217,6 +244,7 @@ def run(
     scenario: Scenario | Mapping[str, Any] | str | Path | None = None,
     *,
     progress: Callable[[int, float], None] | None = None,
+    limits: budget.Limits | None = None,
 ) -> Result:
     """Simulate one training run.
 
@@ -229,12 +257,33 @@ def run(
         Called as ``progress(iterations, sim_time)`` each time every node has
         finished one more iteration (``sim_time``: when the last of them
         did); for progress bars. It must not change the run.
+    limits : Limits, optional
+        How much memory and work the run may take (see
+        :class:`simsgp.budget.Limits`; default: 80 % of physical memory and
+        2e8 events). Checked before the first event.
 
     Returns
     -------
     Result
         Records, final parameters, summary metrics, the resolved scenario and
         the simsgp version. The same scenario gives bit-identical results.
+        Nodes failed at the end of the run (a failure window that has not
+        ended) are listed in ``summary["down_at_end"]``; gossip algorithms go
+        on without them, and the run's iterations and paces are those of
+        the other nodes.
+
+    Raises
+    ------
+    ScenarioError
+        A bad scenario (the message names the field).
+    ResourceError
+        Memory or work past ``limits``, or simulated times that overflow.
+    DivergenceError
+        A loss or parameter became infinite or NaN (the message says at
+        which iteration and node).
+    SimsgpError
+        Nodes blocked before the last iteration (waiting for a node that
+        never comes back, or for a message never sent).
 
     Examples
     --------
@@ -243,24 +292,27 @@ def run(
     (3, 4)
     """
     scenario = _as_scenario(scenario)
+    limits = budget.Limits() if limits is None else limits
+    budget.check_scenario(scenario, limits)
     ctx = build(scenario)
+    budget.check_run(ctx, limits)
     ctx.progress = progress
     algorithm = ALGORITHMS[scenario.algorithm.name]
     if scenario.analytic:
         algorithm.run_analytic(ctx)
     else:
         algorithm.start(ctx)
-        with _rare_collections():
+        with _rare_collections(), np.errstate(over="ignore", invalid="ignore"):  # divergence is reported, once
             ctx.env.run(until=scenario.time_limit)
+    gone = [i for i in range(ctx.n) if ctx.compute.down_at(i, ctx.env.now)]  # failed at the end of the run
     if scenario.iterations is not None and scenario.time_limit is None:
-        stuck = np.flatnonzero(ctx.records.completed < scenario.iterations)
-        if stuck.size:
-            raise SimsgpError(
-                f"run stopped at t={ctx.env.now:.6g} s with nodes {stuck.tolist()} blocked before "
-                f"iteration {scenario.iterations}: a message they wait for was never sent"
-            )
+        _check_finished(ctx, gone)
+    if ctx.math:
+        ctx.check_finite("by the end of the run")
     records = ctx.records.arrays()
-    summary = summarize(records, debias(ctx.x, ctx.w), ctx.w, ctx.task, ctx.network, time_limit=scenario.time_limit)
+    summary = summarize(
+        records, debias(ctx.x, ctx.w), ctx.w, ctx.task, ctx.network, time_limit=scenario.time_limit, absent=gone
+    )
     summary["down_time"] = [ctx.compute.down_time(i, 0.0, ctx.env.now) for i in range(ctx.n)]
     summary["events"] = _events_processed(ctx.env)
     unmixed = getattr(algorithm, "weight_unmixed", None)
@@ -273,6 +325,34 @@ def run(
     untraced = None if scenario.trace or messages is None else np.array(messages).reshape(-1, 5)
     physics.check(result, ctx.network.topology, untraced)  # a traced run's own log is checked by default
     return result
+
+
+def _check_finished(ctx: RunContext, gone: list[int]) -> None:
+    """Raise unless every node still up finished the scenario's iterations.
+
+    A node failed for good is no error by itself: the others may go on
+    without it. Nodes that stopped early waited for something that never
+    came, that node's messages included.
+    """
+    iterations = ctx.scenario.iterations
+    stuck = [i for i in np.flatnonzero(ctx.records.completed < iterations).tolist() if i not in gone]
+    if not stuck:
+        return
+    cause = "a message they wait for was never sent"
+    if gone:
+        windows = [
+            f"node {w.node} is down from t={w.start:g} s and never comes back (cluster.failures[{k}])"
+            for k, w in enumerate(ctx.scenario.cluster.failures)
+            if w.node in gone and w.end == math.inf
+        ]
+        cause = (
+            f"{'; '.join(windows)}, and algorithm.name={ctx.scenario.algorithm.name!r} cannot go on without it; "
+            "give the failure a finite end, set a time_limit, or choose an algorithm that does not wait for it "
+            "(adpsgd, ps-async or dcasgd)"
+        )
+    raise SimsgpError(
+        f"run stopped at t={ctx.env.now:.6g} s with nodes {stuck} blocked before iteration {iterations}: {cause}"
+    )
 
 
 _GC_THRESHOLD = 10_000

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import reprlib
 
-__all__ = ["GraphError", "ScenarioError", "SimsgpError", "TopologyError", "shown"]
+__all__ = ["DivergenceError", "GraphError", "ScenarioError", "SimsgpError", "TopologyError", "shown"]
 
 _SHOWN = reprlib.Repr()
 _SHOWN.maxstring = _SHOWN.maxother = 80
@@ -46,3 +46,7 @@ class TopologyError(SimsgpError, ValueError):
 
 class GraphError(SimsgpError, ValueError):
     """A communication graph or mixing matrix breaks a required property."""
+
+
+class DivergenceError(SimsgpError):
+    """The training diverged: a loss or a parameter became infinite or NaN; the message says when and where."""

@@ -8,7 +8,7 @@ Pure functions: they read arrays and the task, never the clock. Node models
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -131,7 +131,14 @@ def staleness_histogram(staleness: np.ndarray) -> list[int]:
 
 
 def summarize(
-    records: dict[str, np.ndarray], z: Any, w: Any, task: Any, network: Any, *, time_limit: float | None = None
+    records: dict[str, np.ndarray],
+    z: Any,
+    w: Any,
+    task: Any,
+    network: Any,
+    *,
+    time_limit: float | None = None,
+    absent: Sequence[int] = (),
 ) -> dict[str, Any]:
     """The summary of a run: its pace, its models' quality, and where time and bytes went.
 
@@ -149,16 +156,21 @@ def summarize(
         Its byte and busy-time counters (workers first, then any servers).
     time_limit : float, optional
         The run's limit in simulated seconds, if it had one.
+    absent : sequence of int, default ()
+        Nodes failed at the end of the run: left out of ``iterations`` and
+        of the median pace (listed as ``down_at_end``).
 
     Returns
     -------
     dict
-        ``iterations`` (completed by every node), ``sim_time`` (when the last
-        node finished its last iteration), ``sim_time_per_iteration``
-        (``sim_time`` over ``iterations``: the slowest node's pace),
+        ``iterations`` (completed by every node not ``absent``), ``sim_time``
+        (when the last node finished its last iteration),
+        ``sim_time_per_iteration`` (``sim_time`` over ``iterations``: the
+        slowest node's pace; ``None`` without iterations),
         ``node_time_per_iteration`` (each node's own pace: when it finished
-        its last iteration over the iterations it did) and its median over
-        nodes ``median_node_time_per_iteration``, ``final_loss`` and
+        its last iteration over the iterations it did; ``None`` for a node
+        that finished none) and its median over the nodes not ``absent``
+        ``median_node_time_per_iteration``, ``down_at_end``, ``final_loss`` and
         ``final_accuracy`` (means over nodes of each node's model on the full
         training / test data), ``consensus_distance``; per node the fractions
         of its time computing and waiting for communication, and of the run
@@ -171,7 +183,9 @@ def summarize(
     """
     end, start = records["end"], records["start"]
     done = (~np.isnan(end)).sum(axis=0)
-    iterations = int(done.min())
+    present = np.ones(len(done), dtype=bool)
+    present[list(absent)] = False
+    iterations = int(done[present].min(initial=done.max(initial=0)))
     last_end = np.array([end[k - 1, i] if k else 0.0 for i, k in enumerate(done)])
     sim_time = float(last_end.max(initial=0.0))
     busy = np.nansum(end - start, axis=0)
@@ -184,13 +198,15 @@ def summarize(
     carried = network.carried_bytes
     utilization = carried / (topology.capacity * span) if span else np.zeros_like(carried)
     busiest = int(np.argmax(utilization))
-    pace = last_end / np.maximum(done, 1)
+    pace = np.where(done > 0, last_end / np.maximum(done, 1), np.nan)
+    counted = pace[present & (done > 0)]
     return {
         "iterations": iterations,
         "sim_time": sim_time,
         "sim_time_per_iteration": sim_time / iterations if iterations else None,
-        "node_time_per_iteration": pace.tolist(),
-        "median_node_time_per_iteration": float(np.median(pace)),
+        "node_time_per_iteration": [_finite_or_none(p) for p in pace.tolist()],
+        "median_node_time_per_iteration": float(np.median(counted)) if counted.size else None,
+        "down_at_end": sorted(int(i) for i in absent),
         "final_loss": _finite_or_none(model["loss"]),
         "final_accuracy": _finite_or_none(model["accuracy"]),
         "consensus_distance": model["consensus_distance"],

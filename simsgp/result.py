@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,29 @@ from simsgp.metrics import EVALUATION_FIELDS
 from simsgp.pushsum import debias
 from simsgp.scenario import Scenario, to_dict
 
-__all__ = ["Result"]
+__all__ = ["Result", "jsonable"]
+
+
+def jsonable(data: Any) -> Any:
+    """``data`` with every non-finite float (NaN, inf) replaced by ``None``, numpy scalars as Python ones.
+
+    JSON has no NaN or Infinity; standard parsers reject the tokens that
+    :func:`json.dumps` writes for them by default.
+
+    Examples
+    --------
+    >>> jsonable({"a": [1.0, float("nan"), np.float64("inf")], "b": (np.int64(2), "x")})
+    {'a': [1.0, None, None], 'b': [2, 'x']}
+    """
+    if isinstance(data, dict):
+        return {key: jsonable(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [jsonable(value) for value in data]
+    if isinstance(data, np.generic):
+        data = data.item()
+    if isinstance(data, float) and not math.isfinite(data):
+        return None
+    return data
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,15 +93,16 @@ class Result:
         return cls(scenario, __version__, records, columns, log, debias(x, w), w.copy(), summary)
 
     def to_dict(self) -> dict[str, Any]:
-        """``scenario`` (resolved), ``version``, ``summary`` and ``evaluations`` as plain data (NaN as null)."""
-        evaluations = {k: [None if np.isnan(v) else v for v in col.tolist()] for k, col in self.evaluations.items()}
-        return {
-            "scenario": to_dict(self.scenario),
-            "version": self.version,
-            "summary": self.summary,
-            "evaluations": evaluations,
-        }
+        """``scenario`` (resolved), ``version``, ``summary`` and ``evaluations`` as plain data (NaN and inf as None)."""
+        return jsonable(
+            {
+                "scenario": to_dict(self.scenario),
+                "version": self.version,
+                "summary": self.summary,
+                "evaluations": {k: col.tolist() for k, col in self.evaluations.items()},
+            }
+        )
 
     def to_json(self, **kwargs: Any) -> str:
-        """:meth:`to_dict` as JSON text (``kwargs`` go to :func:`json.dumps`)."""
-        return json.dumps(self.to_dict(), **kwargs)
+        """:meth:`to_dict` as strict JSON text: ``null`` for NaN and inf (``kwargs`` go to :func:`json.dumps`)."""
+        return json.dumps(self.to_dict(), allow_nan=False, **kwargs)

@@ -19,7 +19,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 import types
+import warnings
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,7 +33,7 @@ from simsgp import backend as backends
 from simsgp.algorithms import ALGORITHMS
 from simsgp.cluster import COMPUTE_MODELS
 from simsgp.collectives import COLLECTIVES
-from simsgp.errors import ScenarioError
+from simsgp.errors import ScenarioError, shown
 from simsgp.graphs import GRAPHS
 from simsgp.network import available_topologies, topology_path
 from simsgp.tasks import PARTITIONS, PAYLOADS, TASKS
@@ -56,13 +58,31 @@ __all__ = [
     "input_files",
     "load",
     "loads",
+    "parse_toml",
+    "read_text",
     "presets",
     "to_dict",
 ]
 
 
 def _fail(name: str, value: Any, allowed: str) -> typing.NoReturn:
-    raise ScenarioError(f"{name}={value!r}; expected {allowed}")
+    raise ScenarioError(f"{name}={shown(value)}; expected {allowed}")
+
+
+_MAX_INT = 2**63 - 1
+"""Largest integer a scenario takes (numpy's int64); larger ones would overflow the run's arrays."""
+_MAX_CV = 1000.0
+"""Largest lognormal coefficient of variation: past it nearly every draw is ~0 and a rare one is astronomically large."""
+
+
+def _file(name: str, path: str, allowed: str) -> None:
+    """Fail unless ``path`` names an existing file (an empty or unusable path names the field too)."""
+    try:
+        exists = bool(path) and Path(path).is_file()
+    except (OSError, ValueError) as exc:  # too long a name, a NUL byte
+        _fail(name, path, f"{allowed} ({exc.strerror if isinstance(exc, OSError) else exc})")
+    if not exists:
+        _fail(name, path, allowed)
 
 
 def _positive(name: str, value: float) -> None:
@@ -97,9 +117,10 @@ class ComputeConfig:
     def __post_init__(self) -> None:
         _one_of("cluster.compute.model", self.model, COMPUTE_MODELS)
         _positive("cluster.compute.mean", self.mean)
-        _nonnegative("cluster.compute.cv", self.cv)
-        if self.model == "trace" and (self.path is None or not Path(self.path).is_file()):
-            _fail("cluster.compute.path", self.path, "an existing CSV file when cluster.compute.model = 'trace'")
+        if not 0 <= self.cv <= _MAX_CV:
+            _fail("cluster.compute.cv", self.cv, f"a coefficient of variation in [0, {_MAX_CV:g}]")
+        if self.model == "trace":
+            _file("cluster.compute.path", self.path or "", "an existing CSV file when cluster.compute.model = 'trace'")
 
 
 @dataclass(frozen=True)
@@ -132,6 +153,7 @@ class TransientConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.probability <= 1:
             _fail("cluster.transient.probability", self.probability, "a probability in [0, 1]")
+        _positive("cluster.transient.high", self.high)
         if not 1 <= self.low <= self.high:
             _fail("cluster.transient.low", self.low, f"a factor with 1 <= low <= high (high = {self.high})")
 
@@ -167,7 +189,7 @@ class ClusterConfig:
         self._check_node(f"{name}.node", window.node, window.node)
         _nonnegative(f"{name}.start", window.start)
         if not window.end > window.start:
-            _fail(f"{name}.end", window.end, f"a time after start = {window.start}")
+            _fail(f"{name}.end", window.end, f"a time after start = {window.start} (inf: the window never ends)")
 
 
 @dataclass(frozen=True)
@@ -180,10 +202,10 @@ class NetworkConfig:
     efficiency: float | None = None
 
     def __post_init__(self) -> None:
-        if Path(self.topology).suffix != ".toml":
+        if not self.topology.endswith(".toml"):
             _one_of("network.topology", self.topology, available_topologies())
-        elif not Path(self.topology).is_file():
-            _fail("network.topology", self.topology, f"an existing .toml file or one of {available_topologies()}")
+        else:
+            _file("network.topology", self.topology, f"an existing .toml file or one of {available_topologies()}")
         if self.bandwidth is not None:
             _positive("network.bandwidth", self.bandwidth)
         if self.latency is not None:
@@ -393,8 +415,17 @@ def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
             near = difflib.get_close_matches(str(key), names, n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
             raise ScenarioError(f"{prefix}{key}: unknown key{hint}; expected one of {sorted(names)}")
+    required = [f.name for f in dataclasses.fields(cls) if f.default is f.default_factory is dataclasses.MISSING]
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise ScenarioError(
+            f"{prefix.rstrip('.')}: missing key {missing[0]!r}; a {_TABLE_NAMES.get(cls, cls.__name__)} needs {required}"
+        )
     values = {key: _coerce(hints[key], value, f"{prefix}{key}") for key, value in data.items()}
     return cls(**values)
+
+
+_TABLE_NAMES = {FailureWindow: "failure window", StragglerWindow: "straggler window"}
 
 
 def _coerce(hint: Any, value: Any, name: str) -> Any:
@@ -421,7 +452,8 @@ def _coerce(hint: Any, value: Any, name: str) -> Any:
         key_type, value_type = typing.get_args(hint)
         if not isinstance(value, Mapping):
             _fail(name, value, 'a table such as { "3" = 4.0 }')
-        return {_dict_key(key_type, k, name): _coerce(value_type, v, f"{name}.{k}") for k, v in value.items()}
+        keys = _dict_keys(key_type, value, name)
+        return {key: _coerce(value_type, v, f"{name}.{key}") for key, v in zip(keys, value.values())}
     if not _matches(hint, value):
         _fail(name, value, _describe(hint))
     return float(value) if hint is float else value
@@ -431,21 +463,32 @@ def _matches(hint: Any, value: Any) -> bool:
     if hint is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, int) and not isinstance(value, bool) and -_MAX_INT <= value <= _MAX_INT
     return isinstance(value, hint)
 
 
 def _describe(hint: Any) -> str:
-    return {float: "a number", int: "an integer", bool: "true or false", str: "a string"}.get(hint, str(hint))
+    names = {float: "a number", int: f"an integer of at most {_MAX_INT}", bool: "true or false", str: "a string"}
+    return names.get(hint, str(hint))
 
 
-def _dict_key(key_type: type, key: Any, name: str) -> Any:
-    if key_type is int:
-        try:
-            return int(key)
-        except (TypeError, ValueError):
-            _fail(f"{name}.{key}", key, "a node index as key, such as \"3\"")
-    return key
+def _dict_keys(key_type: type, table: Mapping[Any, Any], name: str) -> list[Any]:
+    """The keys of ``table`` as ``key_type``; node keys must be canonical (``"3"``, not ``"03"``) and distinct."""
+    if key_type is not int:
+        return list(table)
+    keys = []
+    for key in table:
+        text = str(key) if isinstance(key, int) and not isinstance(key, bool) else key
+        if not (isinstance(text, str) and _NODE_KEY.fullmatch(text)):
+            _fail(f"{name} key", key, 'a node index written plainly, such as "3" (no sign, spaces or leading zeros)')
+        keys.append(int(text))
+    repeated = sorted({k for k in keys if keys.count(k) > 1})
+    if repeated:
+        _fail(f"{name} key", repeated[0], "each node at most once")
+    return keys
+
+
+_NODE_KEY = re.compile(r"0|[1-9][0-9]{0,18}", re.ASCII)
 
 
 def to_dict(scenario: Scenario) -> dict[str, Any]:
@@ -489,11 +532,57 @@ def _first_comment(text: str) -> str:
 
 def loads(text: str, *, source: str = "<string>") -> Scenario:
     """Parse and validate scenario TOML text."""
+    return from_dict(parse_toml(text, source))
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """TOML ``text`` as a dict; any way it fails to parse is a one-line :class:`ScenarioError` naming ``source``.
+
+    Examples
+    --------
+    >>> parse_toml("x = " + "[" * 5000 + "]" * 5000, "deep.toml")
+    Traceback (most recent call last):
+    ...
+    simsgp.errors.ScenarioError: deep.toml does not parse as TOML: arrays or tables nested too deeply
+    """
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{source} does not parse as TOML: {exc}") from None
-    return from_dict(data)
+    except RecursionError:
+        raise ScenarioError(f"{source} does not parse as TOML: arrays or tables nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer literal past Python's 4300-digit conversion limit
+        raise ScenarioError(f"{source} does not parse as TOML: {exc}") from None
+
+
+def read_text(path: Path, name: str) -> str:
+    """The UTF-8 text of file ``path`` (a leading byte-order mark dropped); errors name ``name``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile("wb", suffix=".toml", delete=False) as f:
+    ...     _ = f.write("\\ufeffseed = 1\\n".encode("utf-8"))
+    >>> read_text(Path(f.name), "scenario")
+    'seed = 1\\n'
+    >>> _ = open(f.name, "wb").write("seed = 1".encode("utf-16"))
+    >>> read_text(Path(f.name), "scenario")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    simsgp.errors.ScenarioError: scenario ...: not UTF-8 text (byte 0xff at offset 0); expected a UTF-8 TOML file
+    >>> os.remove(f.name)
+    """
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"{name} {shown(str(path))}: cannot read it ({exc.strerror})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            f"{name} {shown(str(path))}: not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}); "
+            f"expected a UTF-8 {path.suffix.lstrip('.').upper() or 'text'} file"
+        ) from None
 
 
 def load(source: str | Path | None = None) -> Scenario:
@@ -508,10 +597,15 @@ def load(source: str | Path | None = None) -> Scenario:
     if str(source) in presets():
         text = (resources.files("simsgp") / "scenarios" / f"{source}.toml").read_text()
         return loads(text, source=f"preset {source!r}")
-    path = Path(source)
-    if not path.is_file():
-        raise ScenarioError(f"scenario {str(source)!r}: no such file; expected a .toml path or a preset from {sorted(presets())}")
-    return loads(path.read_text(), source=str(path))
+    try:
+        exists = bool(str(source)) and Path(source).is_file()
+    except (OSError, ValueError):  # too long a name, a NUL byte
+        exists = False
+    if not exists:
+        raise ScenarioError(
+            f"scenario {shown(str(source))}: no such file; expected a .toml path or a preset from {sorted(presets())}"
+        )
+    return loads(read_text(Path(source), "scenario"), source=str(source))
 
 
 def apply_overrides(scenario: Scenario, assignments: Iterable[str]) -> Scenario:
@@ -533,6 +627,8 @@ def apply_overrides(scenario: Scenario, assignments: Iterable[str]) -> Scenario:
             table = table.setdefault(part, {})
             if not isinstance(table, dict):
                 raise ScenarioError(f"{'.'.join(parents[: i + 1])} is a value, not a table; cannot set {key}")
+        if key in keys:
+            warnings.warn(f"--set {key} is given more than once; the last value, {shown(raw.strip())}, is used", stacklevel=2)
         table[leaf] = _parse_literal(raw.strip())
         keys.append(key)
     if "time_limit" in keys and "iterations" not in keys:
@@ -557,6 +653,6 @@ def _default_eval_every(scenario: Scenario) -> int:
 
 def _parse_literal(raw: str) -> Any:
     try:
-        return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+        return parse_toml(f"v = {raw}", "value")["v"]
+    except ScenarioError:
         return raw

@@ -77,7 +77,7 @@ def test_scenario_rejects_unknown_top_level_key():
         ({"cluster": {"compute": {"model": "gamma"}}}, r"cluster.compute.model='gamma'; expected one of \['constant', 'lognormal', 'trace'\]"),
         ({"cluster": {"compute": 0.1}}, r"cluster.compute=0.1; expected a table of keys"),
         ({"cluster": {"slow_nodes": {"9": 4.0}}}, r"cluster.slow_nodes.9=4.0; expected a node index in 0..7"),
-        ({"cluster": {"slow_nodes": {"x": 4.0}}}, r"cluster.slow_nodes.x='x'; expected a node index"),
+        ({"cluster": {"slow_nodes": {"x": 4.0}}}, r"cluster.slow_nodes key='x'; expected a node index"),
         ({"cluster": {"slow_nodes": {"2": 0.0}}}, r"cluster.slow_nodes.2=0.0; expected a positive"),
         ({"iterations": 0}, r"iterations=0; expected an integer >= 1"),
         ({"iterations": None}, r"iterations=None; expected a positive integer, or a time_limit"),

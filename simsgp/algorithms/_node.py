@@ -1,6 +1,6 @@
 """Steps that several algorithms' node processes share.
 
-:func:`start_compute` and :func:`push` start timed work and hand back what a
+:func:`start_compute`, :func:`wait` and :func:`push` start timed work and hand back what a
 node process yields or keeps; the other functions do one piece of math on the
 node's rows of the stacked state, and skip it in timing-only runs
 (``ctx.math`` false), where only the schedule matters.
@@ -30,7 +30,15 @@ def start_compute(ctx: RunContext, i: int) -> tuple[Any, simpy.Event]:
     (the caller yields it).
     """
     batch = ctx.task.sample_batch(i, ctx.batch_rngs[i])
-    return batch, ctx.env.timeout(ctx.compute.duration(i, ctx.env.now))
+    return batch, wait(ctx, ctx.compute.duration(i, ctx.env.now))
+
+
+def wait(ctx: RunContext, seconds: float) -> simpy.Event:
+    """An event ``seconds`` from now; one that never fires for ``inf`` (a node failed for good).
+
+    A timeout at infinity would be processed, and the clock would read inf.
+    """
+    return ctx.env.timeout(seconds) if seconds < math.inf else ctx.env.event()
 
 
 def sgd_step(ctx: RunContext, i: int, batch: np.ndarray, at: np.ndarray | None = None) -> tuple[float, np.ndarray]:

@@ -17,6 +17,7 @@ stream).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -24,14 +25,17 @@ import numpy as np
 
 from simsgp import analytic
 from simsgp.algorithms._analytic import gradients, run_iterations, unsupported
+from simsgp.algorithms._node import wait
 from simsgp.backend import array_namespace
-from simsgp.collectives import allreduce, bucket_sizes
+from simsgp.budget import check_count
+from simsgp.collectives import allreduce, bucket_sizes, messages_per_node
 from simsgp.optim import sgd_update
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
+    from simsgp.scenario import Scenario
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "RingTimer", "bucket_ready_times", "run_analytic", "start"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "MAX_BUCKETS", "RingTimer", "bucket_ready_times", "messages_per_iteration", "run_analytic", "start"]
 
 DEFAULT_GRAPH = None
 HAS_SERVERS = False
@@ -73,6 +77,24 @@ def bucket_ready_times(start, compute, buckets: list[float], backward_fraction: 
     return [start + forward + (compute - forward) * float(f) for f in done[:-1]] + [start + compute]
 
 
+MAX_BUCKETS = 1_000_000
+"""Most gradient buckets per iteration (``algorithm.bucket_bytes`` small against the payload)."""
+
+
+def messages_per_iteration(scenario: Scenario, nbytes: float) -> float:
+    """Messages a node sends per iteration: one per collective step and gradient bucket.
+
+    Raises
+    ------
+    ScenarioError
+        ``algorithm.bucket_bytes`` splits the gradient into more than :data:`MAX_BUCKETS`.
+    """
+    cfg = scenario.algorithm
+    buckets = nbytes / cfg.bucket_bytes if cfg.overlap else 1.0
+    check_count("algorithm.bucket_bytes", cfg.bucket_bytes, buckets, MAX_BUCKETS, f"buckets of the {nbytes:.6g}-byte gradient")
+    return messages_per_node(cfg.collective, scenario.cluster.nodes) * math.ceil(buckets)
+
+
 def start(ctx: RunContext) -> None:
     """Start one allreduce-SGD process per node."""
     average = MeanOnce(ctx.backend.zeros(ctx.x.shape))
@@ -92,7 +114,7 @@ def _node(ctx: RunContext, i: int, average: MeanOnce, buckets: list[float]) -> G
         ready = bucket_ready_times(start, compute, buckets, cfg.backward_fraction)
         for b, (size, at) in enumerate(zip(buckets, ready)):
             if at > env.now:
-                yield env.timeout(at - env.now)
+                yield wait(ctx, at - env.now)
             yield from allreduce(cfg.collective, ctx.network, ctx.mailboxes, i, n, size, (t, b))
         ctx.x[i], ctx.momentum[i] = sgd_update(ctx.x[i], average.mean(t), ctx.momentum[i], ctx.sgd)
         ctx.log(i, t, start=start, compute_end=start + compute, end=env.now, loss=loss)

@@ -16,16 +16,23 @@ import numpy as np
 from simsgp.algorithms._analytic import gradients, run_iterations
 from simsgp.algorithms._node import sgd_step, start_compute
 from simsgp.algorithms.allreduce import MeanOnce, RingTimer
-from simsgp.collectives import allreduce
+from simsgp.collectives import allreduce, messages_per_node
 from simsgp.optim import sgd_update
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
+    from simsgp.scenario import Scenario
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "run_analytic", "start"]
+__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "messages_per_iteration", "run_analytic", "start"]
 
 DEFAULT_GRAPH = None
 HAS_SERVERS = False
+
+
+def messages_per_iteration(scenario: Scenario, nbytes: float) -> float:
+    """Messages a node sends per iteration: one allreduce of the parameters every ``local_steps``."""
+    cfg = scenario.algorithm
+    return messages_per_node(cfg.collective, scenario.cluster.nodes) / cfg.local_steps
 
 
 def start(ctx: RunContext) -> None:

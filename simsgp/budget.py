@@ -1,0 +1,277 @@
+"""Resource guards: a run's memory, work and simulated horizon, estimated before its first event.
+
+A scenario can ask for more than a machine has (``task.dim = 2**40``), for
+work that never ends (``time_limit = 1e300`` alone, millions of allreduce
+buckets), or for times that overflow a float (a bandwidth of ``5e-324``
+bytes per second). :func:`simsgp.run` checks twice before anything runs:
+:func:`check_scenario` from the scenario alone, before any array is made,
+and :func:`check_run` once the run is built (its compute times, message
+size and physical network known). Past a limit it raises
+:class:`ResourceError` with the estimate; with ``Limits(allow_large=True)``
+(``simsgp run --allow-large``) memory and work past the limits only warn
+(:class:`LargeRunWarning`). Times that overflow are always an error.
+
+The estimates are orders of magnitude, not promises: they count the
+arrays the node state and records hold and the events the loop processes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from simsgp.errors import ScenarioError, SimsgpError, shown
+from simsgp.records import FIELDS
+
+if TYPE_CHECKING:
+    from simsgp.engine import RunContext
+    from simsgp.scenario import Scenario, TaskConfig
+
+__all__ = [
+    "EVENTS_PER_SECOND",
+    "MAX_HORIZON",
+    "LargeRunWarning",
+    "Limits",
+    "ResourceError",
+    "check_count",
+    "check_run",
+    "check_scenario",
+    "memory_estimate",
+    "param_count",
+]
+
+MAX_HORIZON = 1e15
+"""Most simulated seconds a run may span (about 32 million years; floats resolve 0.125 s there)."""
+EVENTS_PER_SECOND = 150_000
+"""The event loop's rough rate on one core, for the wall-time figure in a refusal."""
+_DIGITS_FEATURES, _DIGITS_CLASSES = 65, 10
+"""The digits tasks' inputs (8 x 8 pixels and a bias) and classes."""
+
+
+class ResourceError(SimsgpError):
+    """A run would need more memory or work than its limits allow, or its times would overflow."""
+
+
+class LargeRunWarning(UserWarning):
+    """A run past its limits that goes on because the user allowed it."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How large a run may be before :func:`simsgp.run` refuses it.
+
+    Parameters
+    ----------
+    memory_bytes : float, optional
+        Most bytes of arrays a run may hold (default: 80 % of this
+        machine's physical memory).
+    events : float, default 2e8
+        Most events the loop may process (about 20 minutes at
+        :data:`EVENTS_PER_SECOND`).
+    allow_large : bool, default False
+        Warn instead of refusing a run past ``memory_bytes`` or ``events``.
+    """
+
+    memory_bytes: float | None = None
+    events: float = 2e8
+    allow_large: bool = False
+
+    def memory(self) -> float:
+        """``memory_bytes``, or 80 % of the physical memory when it is not set."""
+        if self.memory_bytes is not None:
+            return self.memory_bytes
+        try:
+            return 0.8 * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        except (ValueError, OSError, AttributeError):  # pragma: no cover - platforms without sysconf
+            return 16 * 2**30
+
+
+def param_count(task: TaskConfig) -> int:
+    """The number of parameters the scenario's task has, known before the task is built.
+
+    Examples
+    --------
+    >>> from simsgp.scenario import TaskConfig
+    >>> param_count(TaskConfig()), param_count(TaskConfig(name="mlp-digits")), param_count(TaskConfig(name="quadratic", dim=7))
+    (650, 2410, 7)
+    """
+    if task.name == "quadratic":
+        return task.dim
+    if task.name == "mlp-digits":
+        return _DIGITS_FEATURES * task.hidden + (task.hidden + 1) * _DIGITS_CLASSES
+    return _DIGITS_FEATURES * _DIGITS_CLASSES
+
+
+def memory_estimate(scenario: Scenario, iterations: float | None = None) -> dict[str, float]:
+    """Bytes of the arrays a run holds, by part: node state, task data, records.
+
+    ``iterations`` defaults to the scenario's own (records grow as the run
+    goes, so this is what they hold at its end).
+
+    Examples
+    --------
+    >>> from simsgp.scenario import from_dict
+    >>> parts = memory_estimate(from_dict({"cluster": {"nodes": 4}, "task": {"name": "quadratic", "dim": 1000}}))
+    >>> parts["node state"], parts["records"]
+    (224000.0, 44800.0)
+    """
+    n, d = scenario.cluster.nodes, param_count(scenario.task)
+    shards = 1 if scenario.timing_only else n
+    state = 1 if scenario.timing_only else d
+    # x, momentum, gradients, one share in flight per node, the de-biased copies of an evaluation,
+    # and the float64 data of the quadratic task's centres
+    data = 8.0 * shards * d if scenario.task.name == "quadratic" else 0.0
+    rows = scenario.iterations if iterations is None else iterations
+    return {
+        "node state": 7.0 * 8 * n * state,
+        "task data": data,
+        "records": 8.0 * len(FIELDS) * n * (rows or 0),
+    }
+
+
+def check_scenario(scenario: Scenario, limits: Limits) -> None:
+    """Refuse a scenario whose arrays alone would not fit, before any is made.
+
+    Raises
+    ------
+    ResourceError
+        The estimate is over ``limits.memory()`` and ``limits.allow_large``
+        is false (then it warns).
+    """
+    _check_memory(memory_estimate(scenario), limits, _memory_hint(scenario))
+
+
+def check_run(ctx: RunContext, limits: Limits) -> None:
+    """Refuse a built run whose times overflow, or whose work or records are past the limits.
+
+    Raises
+    ------
+    ResourceError
+        Simulated times past :data:`MAX_HORIZON` (always), or events or
+        memory past ``limits`` without ``limits.allow_large``.
+    """
+    scenario = ctx.scenario
+    compute, message = _worst_compute(ctx), _worst_message(ctx)
+    messages = _messages_per_iteration(scenario, ctx.nbytes)
+    iterations = scenario.iterations
+    if scenario.time_limit is not None:
+        if scenario.time_limit > MAX_HORIZON:
+            raise ResourceError(f"time_limit={shown(scenario.time_limit)}; expected at most {MAX_HORIZON:g} simulated seconds")
+        fastest = _fastest_iteration(ctx)
+        bounded = scenario.time_limit / fastest if fastest > 0 else math.inf
+        iterations = bounded if iterations is None else min(iterations, bounded)
+    horizon = (compute[1] + messages * message[1]) * (1 if scenario.time_limit is not None else iterations)
+    if not horizon <= MAX_HORIZON:
+        field, seconds, why = compute if compute[1] >= messages * message[1] else message
+        raise ResourceError(
+            f"{field}: simulated times overflow: {why} takes up to {seconds:.3g} s, about {horizon:.3g} s "
+            f"over the run; expected values that keep a run under {MAX_HORIZON:g} simulated seconds"
+        )
+    events = ctx.n * iterations * (1 + 3 * messages)
+    if events > limits.events:
+        minutes = events / EVENTS_PER_SECOND / 60
+        _exceeded(
+            f"the run would process about {events:.3g} events ({ctx.n} nodes x {iterations:.3g} iterations x "
+            f"{1 + 3 * messages:.3g} per node-iteration; about {minutes:.3g} min at {EVENTS_PER_SECOND} events/s), "
+            f"more than the limit of {limits.events:.3g}; fewer iterations, nodes or peers, or a shorter time_limit",
+            limits,
+        )
+    _check_memory(memory_estimate(scenario, iterations), limits, _memory_hint(scenario))
+
+
+def _messages_per_iteration(scenario: Scenario, nbytes: float) -> float:
+    """Messages a node sends per iteration: the algorithm's own count, else its graph's peers."""
+    from simsgp.algorithms import ALGORITHMS  # the algorithms use this module's checks
+
+    module = ALGORITHMS[scenario.algorithm.name]
+    count = getattr(module, "messages_per_iteration", None)
+    if count is not None:
+        return float(count(scenario, nbytes))
+    if module.HAS_SERVERS:
+        return 2.0 * scenario.algorithm.servers
+    return float(max(scenario.algorithm.peers_per_itr, 2))
+
+
+def _worst_compute(ctx: RunContext) -> tuple[str, float, str]:
+    """The longest compute phase a node may have, with the field most to blame."""
+    cluster = ctx.scenario.cluster
+    compute = ctx.compute
+    if compute.model == "trace":
+        work, field = max(float(column.max()) for column in compute.trace), "cluster.compute.path"
+    elif compute.model == "lognormal":
+        work, field = cluster.compute.mean * (1 + 10 * cluster.compute.cv), "cluster.compute.cv"
+    else:
+        work, field = cluster.compute.mean, "cluster.compute.mean"
+    factor = max(float(compute.scale.max()), 1.0)
+    if cluster.transient.probability > 0:
+        factor *= cluster.transient.high
+    factor *= math.prod(max(w.factor, 1.0) for w in cluster.stragglers)
+    return field, work * factor, "one compute phase (with its slow-node, transient and straggler factors)"
+
+
+def _fastest_iteration(ctx: RunContext) -> float:
+    """A rough floor of one iteration's compute time, for the iterations a time limit allows."""
+    compute = ctx.compute
+    if compute.model == "trace":
+        return min(float(column.min()) for column in compute.trace) * float(compute.scale.min())
+    return ctx.scenario.cluster.compute.mean * float(compute.scale.min()) / (1 + ctx.scenario.cluster.compute.cv)
+
+
+def _worst_message(ctx: RunContext) -> tuple[str, float, str]:
+    """The longest a message alone may take (latency and size over the slowest link), with the field to blame."""
+    topology = ctx.network.topology
+    hosts = topology.n_hosts
+    sample = {(0, j) for j in range(1, min(hosts, 64))} | {(hosts - 1, 0), (hosts // 2, 0)}
+    latency = max(topology.latency(src, dst) for src, dst in sample if src != dst)
+    slowest = float(topology.capacity.min())
+    transfer = ctx.nbytes / slowest
+    net = ctx.scenario.network
+    if latency >= transfer:
+        return "network.latency", latency + transfer, f"a message with a latency of {latency:.3g} s"
+    field = "task.payload" if net.bandwidth is None or ctx.nbytes > 1e300 else "network.bandwidth"
+    return field, latency + transfer, f"a {ctx.nbytes:.3g}-byte message over the slowest link ({slowest:.3g} B/s)"
+
+
+def _check_memory(parts: dict[str, float], limits: Limits, hint: str) -> None:
+    total = sum(parts.values())
+    if total > limits.memory():
+        shown = ", ".join(f"{name} {_gib(size)}" for name, size in parts.items() if size)
+        _exceeded(
+            f"the run would hold about {_gib(total)} of arrays ({shown}), more than the limit of "
+            f"{_gib(limits.memory())}; {hint}",
+            limits,
+        )
+
+
+def _memory_hint(scenario: Scenario) -> str:
+    task = scenario.task
+    size = f"task.dim={task.dim}" if task.name == "quadratic" else f"task.name={task.name!r}"
+    return f"fewer cluster.nodes (now {scenario.cluster.nodes}), a smaller {size} or fewer iterations"
+
+
+def _exceeded(message: str, limits: Limits) -> None:
+    if limits.allow_large:
+        warnings.warn(message, LargeRunWarning, stacklevel=4)
+    else:
+        raise ResourceError(f"{message} (or allow it: --allow-large, run(..., limits=Limits(allow_large=True)))")
+
+
+def _gib(size: float) -> str:
+    return f"{size / 2**30:.3g} GiB"
+
+
+def check_count(field: str, value: Any, count: float, limit: float, what: str) -> None:
+    """Refuse ``count`` of ``what`` that ``field`` asks for when it is not finite or over ``limit``.
+
+    Examples
+    --------
+    >>> check_count("algorithm.bucket_bytes", 1e-3, 2.6e7, 1e6, "buckets")
+    Traceback (most recent call last):
+    ...
+    simsgp.errors.ScenarioError: algorithm.bucket_bytes=0.001 makes 2.6e+07 buckets; expected a value giving at most 1e+06
+    """
+    if not count <= limit:
+        raise ScenarioError(f"{field}={shown(value)} makes {count:.3g} {what}; expected a value giving at most {limit:.3g}")
