@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import io
 import json
 import numbers
 from collections.abc import Mapping, Sequence
@@ -34,7 +35,9 @@ from matplotlib.figure import Figure
 
 from simsgp.errors import SimsgpError
 from simsgp.metrics import EVALUATION_FIELDS
+from simsgp.outputs import check_folder_target, write_atomic
 from simsgp.result import Result
+from simsgp.sweep import load_runs
 
 __all__ = [
     "cli_plot",
@@ -240,6 +243,8 @@ def staleness_histogram(run: Run) -> Figure:
 def save(fig: Figure, path: str | Path, *, formats: Sequence[str] = ("png", "svg")) -> list[Path]:
     """Write ``fig`` once per format to ``path`` plus the format's suffix (parents created).
 
+    Each file is written atomically (see :func:`simsgp.outputs.write_atomic`).
+
     Parameters
     ----------
     fig : Figure
@@ -254,30 +259,46 @@ def save(fig: Figure, path: str | Path, *, formats: Sequence[str] = ("png", "svg
     -------
     list of Path
         The written files, in the order of ``formats``.
+
+    Raises
+    ------
+    SimsgpError
+        A target is a folder or a symbolic link, or cannot be written.
     """
     stem = Path(path)
     stem.parent.mkdir(parents=True, exist_ok=True)
     written = []
     for fmt in formats:
         target = stem.with_name(f"{stem.name}.{fmt}")
-        fig.savefig(target, format=fmt, dpi=150)
+        data = io.BytesIO()
+        fig.savefig(data, format=fmt, dpi=150)
+        write_atomic(target, data.getvalue())
         written.append(target)
     return written
 
 
-def plot_sweep(out_dir: str | Path, *, dest_dir: str | Path | None = None) -> list[Path]:
+_FIGURES = ("loss_vs_time", "time_per_iteration_vs_nodes", "time_breakdown", "staleness_histogram")
+_FORMATS = ("png", "svg")
+
+
+def plot_sweep(out_dir: str | Path, *, dest_dir: str | Path | None = None, force: bool = False) -> list[Path]:
     """Draw the standard figures of a sweep folder as PNG and SVG.
 
-    Reads every finished run (``status == "ok"``) of ``out_dir/runs/*.json``.
-    Lines are labelled by the grid keys whose values differ between those
-    runs (``algorithm.name`` when none do); runs are ordered by those values.
+    Reads every finished run (``status == "ok"``) of ``out_dir/runs/*.json``
+    (see :func:`simsgp.sweep.load_runs`, which skips, with a warning, files
+    that are not run records). Lines are labelled by the grid keys whose
+    values differ between those runs (``algorithm.name`` when none do); runs
+    are ordered by those values.
 
     Parameters
     ----------
     out_dir : str or Path
         Output folder of a sweep.
     dest_dir : str or Path, keyword-only, optional
-        Where the figures go (default ``out_dir/plots``).
+        Where the figures go (default ``out_dir/plots``): a new folder, or one
+        holding only figures with the names below.
+    force : bool, keyword-only
+        Write into an existing ``dest_dir`` that holds other files.
 
     Returns
     -------
@@ -290,32 +311,54 @@ def plot_sweep(out_dir: str | Path, *, dest_dir: str | Path | None = None) -> li
     Raises
     ------
     SimsgpError
-        ``out_dir`` has no ``runs`` folder, no finished run in it, or a run
-        file that is not valid JSON.
+        ``out_dir`` has no ``runs`` folder or no finished run in it, or
+        ``dest_dir`` is a file, a symbolic link, cannot be made or holds other
+        files (without ``force``); nothing is drawn then.
     """
-    out = Path(out_dir)
+    return _plot_sweep(Path(out_dir), dest_dir, force=force, option="dest_dir")
+
+
+def _plot_sweep(out: Path, dest_dir: str | Path | None, *, force: bool, option: str) -> list[Path]:
+    """:func:`plot_sweep`, naming ``dest_dir`` as ``option`` in errors."""
+    dest = check_folder_target(
+        out / "plots" if dest_dir is None else dest_dir,
+        option=option,
+        what="made by simsgp plot",
+        force=force,
+        ours=_holds_only_figures,
+    )
     runs = _finished_runs(out)
     keys = _varying_keys(runs)
     runs.sort(key=lambda run: [_order(run["point"].get(key)) for key in keys])
-    dest = out / "plots" if dest_dir is None else Path(dest_dir)
-    written = save(loss_vs_time(runs, label_key=keys or "algorithm.name"), dest / "loss_vs_time")
+    written = save(loss_vs_time(runs, label_key=keys or "algorithm.name"), dest / "loss_vs_time", formats=_FORMATS)
     if len({_lookup(run, "cluster.nodes") for run in runs}) > 1:
         groups = [key for key in keys if key not in ("cluster.nodes", "seed")] or "algorithm.name"
-        written += save(time_per_iteration_vs_nodes(runs, group_key=groups), dest / "time_per_iteration_vs_nodes")
-    written += save(time_breakdown(runs[0]), dest / "time_breakdown")
-    written += save(staleness_histogram(runs[0]), dest / "staleness_histogram")
+        figure = time_per_iteration_vs_nodes(runs, group_key=groups)
+        written += save(figure, dest / "time_per_iteration_vs_nodes", formats=_FORMATS)
+    written += save(time_breakdown(runs[0]), dest / "time_breakdown", formats=_FORMATS)
+    written += save(staleness_histogram(runs[0]), dest / "staleness_histogram", formats=_FORMATS)
     return written
 
 
-def cli_plot(out_dir: str, dest: str | None) -> int:
+def _holds_only_figures(folder: Path) -> bool:
+    """Whether every entry of ``folder`` is a figure :func:`plot_sweep` writes (or a temporary file of one)."""
+    names = {f"{name}.{fmt}" for name in _FIGURES for fmt in _FORMATS}
+    return all(
+        path.name in names or (path.name.startswith(".") and path.name.endswith(".tmp")) for path in folder.iterdir()
+    )
+
+
+def cli_plot(out_dir: str, dest: str | None, *, force: bool = False) -> int:
     """``simsgp plot``: draw a sweep folder's figures (see :func:`plot_sweep`) and print their paths.
+
+    Errors name ``--dest`` and ``--force`` as the command line spells them.
 
     Returns
     -------
     int
         0.
     """
-    for path in plot_sweep(out_dir, dest_dir=dest):
+    for path in _plot_sweep(Path(out_dir), dest, force=force, option="--dest"):
         print(path)
     return 0
 
@@ -365,19 +408,10 @@ def _floats(values: Sequence[float | None] | np.ndarray) -> np.ndarray:
 
 
 def _finished_runs(out: Path) -> list[dict[str, Any]]:
-    runs_dir = out / "runs"
-    if not runs_dir.is_dir():
-        raise SimsgpError(f"{str(out)!r} has no runs folder; expected the output folder of a sweep")
-    runs = []
-    for path in sorted(runs_dir.glob("*.json")):
-        try:
-            run = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise SimsgpError(f"{str(path)!r} is not valid JSON ({exc}); delete it and rerun the sweep") from None
-        if run.get("status") == "ok":
-            runs.append(run)
+    """The finished runs of a sweep folder (see :func:`simsgp.sweep.load_runs`)."""
+    runs = [run for run in load_runs(out) if run["status"] == "ok"]
     if not runs:
-        raise SimsgpError(f"{str(runs_dir)!r} holds no finished run (status 'ok'); run the sweep first")
+        raise SimsgpError(f"{str(out / 'runs')!r} holds no finished run (status 'ok'); run the sweep first")
     return runs
 
 

@@ -2,13 +2,40 @@
 
 A grid maps dotted scenario keys to the values to try; every combination is a
 point, applied to a base scenario as ``--set`` style overrides. Points run in
-a local process pool or on a Dask distributed cluster. Each finished run is
-written atomically to ``OUT/runs/<key>.json``, where ``key`` hashes the
-resolved scenario, so a rerun skips what already succeeded and a killed sweep
-loses no finished run. At the end ``OUT/results.csv`` (and
-``OUT/results.parquet`` when pyarrow is installed) holds one row per point.
+this process, in local worker processes or on a Dask distributed cluster.
+Each finished run is written atomically to ``OUT/runs/<key>.json``, where
+``key`` hashes the resolved scenario, so a killed sweep loses no finished run.
+At the end ``OUT/results.csv`` (and ``OUT/results.parquet`` when pyarrow is
+installed) holds one row per point.
 
-The engine never imports this module.
+Resuming
+    A rerun skips a run whose file says it succeeded, was made by this simsgp
+    version (unless ``reuse_other_versions``) and read input files with the
+    same SHA-256 digests (``inputs``: the topology file and a compute trace,
+    see :func:`simsgp.scenario.input_files`): editing a trace or a topology,
+    or upgrading simsgp, redoes the runs it affects. A run file that cannot be
+    read as a run record (not UTF-8, not JSON, missing keys, wrong types, a
+    folder) is redone, with a warning (:func:`warnings.warn`) naming it;
+    failed and timed-out runs are redone too.
+
+One sweep per folder
+    A sweep holds an exclusive lock (:func:`fcntl.flock`) on
+    ``OUT/.simsgp-sweep.lock`` while it runs, and the file names the pid of
+    the holder; a second sweep on the same folder stops at once with an error
+    naming that pid. Only the holder of the lock removes the hidden temporary
+    files that a killed sweep left behind. Where the file system has no such
+    locks (and on Windows), sweeps go on unlocked and leave stale temporary
+    files alone.
+
+Failures stay local
+    A point that does not resolve, raises, runs past ``timeout`` or kills its
+    worker process becomes a failed row; the other points go on. Worker
+    processes end when the sweep's process dies. On Ctrl-C, finished runs are
+    kept, workers are stopped and :class:`SweepInterrupted` is raised.
+
+Every file is strict JSON (non-finite numbers written as ``null``) and every
+file gets the mode the umask gives (see :mod:`simsgp.outputs`). The engine
+never imports this module.
 
 Examples
 --------
@@ -24,36 +51,57 @@ Examples
 
 from __future__ import annotations
 
-import concurrent.futures
+import contextlib
 import csv
+import ctypes
 import hashlib
 import importlib.util
 import io
 import itertools
 import json
 import math
+import multiprocessing
+import multiprocessing.connection
 import numbers
 import os
-import tempfile
+import queue
+import signal
+import sys
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from simsgp._version import __version__
 from simsgp.engine import run
-from simsgp.errors import ScenarioError, SimsgpError
+from simsgp.errors import ScenarioError, SimsgpError, shown
+from simsgp.outputs import check_file_target, check_folder_target, write_atomic
 from simsgp.progress import ProgressLine
+from simsgp.result import jsonable
 from simsgp.scenario import (
     Scenario,
     _parse_literal,
     apply_overrides,
     from_dict,
+    input_files,
     load,
     to_dict,
 )
 
-__all__ = ["SUMMARY_COLUMNS", "cli_sweep", "expand_grid", "load_runs", "parse_grid", "run_sweep", "scenario_key"]
+__all__ = [
+    "MAX_POINTS",
+    "SUMMARY_COLUMNS",
+    "SweepInterrupted",
+    "cli_sweep",
+    "expand_grid",
+    "iter_grid",
+    "load_runs",
+    "parse_grid",
+    "run_sweep",
+    "scenario_key",
+]
 
 SUMMARY_COLUMNS = (
     "iterations",
@@ -71,7 +119,47 @@ SUMMARY_COLUMNS = (
 )
 """Scalar summary metrics copied into the results table, in column order."""
 
-_ROW_COLUMNS = ("key", "status", "error")
+MAX_POINTS = 100_000
+"""The most points a grid may have; a larger one is refused before anything is expanded."""
+
+_LOCK_NAME = ".simsgp-sweep.lock"
+_CONNECT_TIMEOUT = 5.0  # seconds to reach a Dask scheduler
+_NO_WORKERS_GRACE = 30.0  # seconds a Dask cluster may have no worker before the sweep stops
+_POLL = 0.5  # seconds between checks of Dask timeouts and workers
+_STOP_WAIT = 5.0  # seconds a worker process gets to exit before it is killed
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+_RECORD_TYPES: dict[str, tuple[type, ...]] = {
+    "key": (str,),
+    "status": (str,),
+    "point": (dict,),
+    "scenario": (dict, type(None)),
+    "version": (str,),
+    "summary": (dict, type(None)),
+    "evaluations": (dict, type(None)),
+    "error": (str, type(None)),
+    "wall_seconds": (int, float, type(None)),
+}
+"""The keys every run record has, with their JSON types; ``inputs`` (dict or null) is optional."""
+
+RunPoint = Callable[[Scenario, float | None], dict[str, Any]]
+"""Runs one scenario with a timeout and returns its outcome (see :func:`_run_point`)."""
+
+
+class SweepInterrupted(KeyboardInterrupt):
+    """A sweep stopped by Ctrl-C; the runs finished so far are kept in its folder.
+
+    Attributes
+    ----------
+    finished, total : int
+        Runs with a run file (done now or before) and runs in the sweep.
+    out : Path
+        The sweep's folder; rerunning the sweep resumes it.
+    """
+
+    def __init__(self, finished: int, total: int, out: Path):
+        super().__init__(f"interrupted; {finished} of {total} runs finished and kept in {out} (rerun to resume)")
+        self.finished, self.total, self.out = finished, total, out
 
 
 # --- grids ----------------------------------------------------------------------
@@ -109,12 +197,14 @@ def parse_grid(specs: Sequence[str]) -> dict[str, list[Any]]:
         key, sep, raw = spec.partition("=")
         key, raw = key.strip(), raw.strip()
         if not sep or not key or not raw:
-            raise ScenarioError(f"grid spec {spec!r}; expected key=value1,value2,..., such as cluster.nodes=4,8,16")
+            raise ScenarioError(f"grid spec {shown(spec)}; expected key=value1,value2,..., such as cluster.nodes=4,8,16")
         if key in grid:
-            raise ScenarioError(f"grid spec {spec!r}: key {key!r} is already in the grid; give all its values in one spec")
+            raise ScenarioError(
+                f"grid spec {shown(spec)}: key {shown(key)} is already in the grid; give all its values in one spec"
+            )
         items = [item.strip() for item in _split_top_level(raw)]
         if not all(items):
-            raise ScenarioError(f"grid spec {spec!r} has an empty value; expected key=value1,value2,...")
+            raise ScenarioError(f"grid spec {shown(spec)} has an empty value; expected key=value1,value2,...")
         grid[key] = [_parse_literal(item) for item in items]
     return grid
 
@@ -143,16 +233,54 @@ def _split_top_level(text: str) -> list[str]:
     return items
 
 
-def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
-    """Every combination of the grid's values (the cartesian product), in a fixed order.
+def iter_grid(grid: Mapping[str, Sequence[Any]]) -> Iterator[dict[str, Any]]:
+    """Every combination of the grid's values (the cartesian product), one at a time, in a fixed order.
 
-    The first key varies slowest; keys and values keep the order given. An
-    empty grid has one point, the base scenario itself.
+    The grid is checked at once, before the first point: the number of
+    points (the product of the number of values of each key) is counted
+    without expanding anything.
+
+    Parameters
+    ----------
+    grid : mapping of str to sequence
+        Dotted scenario keys to their values (see :func:`parse_grid`).
+
+    Returns
+    -------
+    iterator of dict
+        The points; the first key varies slowest, keys and values keep the
+        order given. An empty grid has one point, the base scenario itself.
 
     Raises
     ------
     ScenarioError
-        A key whose values are not a non-empty list.
+        A key whose values are not a non-empty list, or more than
+        :data:`MAX_POINTS` points.
+
+    Examples
+    --------
+    >>> points = iter_grid({"seed": [0, 1], "cluster.nodes": [4, 8]})
+    >>> next(points), next(points)
+    ({'seed': 0, 'cluster.nodes': 4}, {'seed': 0, 'cluster.nodes': 8})
+    >>> iter_grid({"seed": list(range(1000)), "cluster.nodes": list(range(2, 1002))})
+    Traceback (most recent call last):
+    ...
+    simsgp.errors.ScenarioError: the grid has 1000000 points; at most 100000 are allowed (split it into several sweeps)
+    """
+    for key, values in grid.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
+            raise ScenarioError(f"grid key {shown(key)} has values {shown(values)}; expected a non-empty list of values")
+    count = math.prod(len(values) for values in grid.values())
+    if count > MAX_POINTS:
+        raise ScenarioError(
+            f"the grid has {shown(count)} points; at most {MAX_POINTS} are allowed (split it into several sweeps)"
+        )
+    keys = list(grid)
+    return (dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys)))
+
+
+def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every point of the grid as a list (see :func:`iter_grid`, which checks the grid the same way).
 
     Examples
     --------
@@ -162,11 +290,7 @@ def expand_grid(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     >>> expand_grid({})
     [{}]
     """
-    for key, values in grid.items():
-        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or not values:
-            raise ScenarioError(f"grid key {key!r} has values {values!r}; expected a non-empty list of values")
-    keys = list(grid)
-    return [dict(zip(keys, combo)) for combo in itertools.product(*(grid[k] for k in keys))]
+    return list(iter_grid(grid))
 
 
 def scenario_key(scenario: Scenario) -> str:
@@ -174,7 +298,9 @@ def scenario_key(scenario: Scenario) -> str:
 
     Equal scenarios have equal keys in every process and on every machine: the
     scenario is re-validated first, so a default written as an int in a float
-    field hashes like the float that a TOML file or override gives.
+    field hashes like the float that a TOML file or override gives. The
+    contents of the files the scenario names are not part of the key; a
+    sweep compares their digests before reusing a run (see the module notes).
 
     Examples
     --------
@@ -210,7 +336,7 @@ def _toml_literal(value: Any, name: str) -> str:
     if isinstance(value, Sequence):
         return f"[{', '.join(_toml_literal(v, name) for v in value)}]"
     raise ScenarioError(
-        f"grid value {name}={value!r}; expected a number, string, boolean, list or table "
+        f"grid value {name}={shown(value)}; expected a number, string, boolean, list or table "
         "(TOML has no null: leave the key out of the grid to keep the base value)"
     )
 
@@ -225,24 +351,30 @@ def run_sweep(
     *,
     workers: int | None = None,
     scheduler: str | None = None,
+    timeout: float | None = None,
     progress: bool = True,
+    force: bool = False,
+    reuse_other_versions: bool = False,
 ) -> list[dict[str, Any]]:
     """Run ``base`` at every point of ``grid``, skipping runs already finished in ``out``.
 
     Every point is resolved and validated before anything runs; a point that
-    does not validate, or whose run raises, becomes a failed row and the other
-    points go on. Runs sharing a resolved scenario run once.
+    does not resolve, whose input files cannot be read, whose run raises, runs
+    past ``timeout`` or kills its worker process becomes a failed row and the
+    other points go on. Runs sharing a resolved scenario run once.
 
     Parameters
     ----------
     base : Scenario
         The scenario each point overrides.
     grid : mapping of str to sequence
-        Dotted scenario keys to their values (see :func:`parse_grid`).
+        Dotted scenario keys to their values (see :func:`parse_grid`), at most
+        :data:`MAX_POINTS` points.
     out : str or Path
         Output folder, created if missing: ``runs/<key>.json`` per run
         (see :func:`load_runs`), ``results.csv`` and, with pyarrow,
-        ``results.parquet``.
+        ``results.parquet``. An existing folder must be empty or made by a
+        sweep, unless ``force``.
     workers : int, optional
         Local worker processes (default: ``os.cpu_count()``); 1 runs in this
         process. Ignored with ``scheduler``.
@@ -250,24 +382,43 @@ def run_sweep(
         Address of a Dask distributed scheduler, such as ``"tcp://host:8786"``;
         needs the ``dask`` extra (``pip install simsgp[dask]``). Run files are
         written by this process, so workers need no shared file system.
+    timeout : float, optional
+        Wall seconds a run may take; a longer one is recorded as failed with
+        the error ``"timed out after T s"``. Locally a ``SIGALRM`` timer in the
+        process running the point stops it (not on Windows; with
+        ``workers=1`` the sweep must run in the main thread). On Dask the
+        client gives up on a run ``timeout`` seconds after a worker started it
+        and cancels it; Dask cannot interrupt a running task, so the worker
+        finishes it in the background and its result is dropped.
     progress : bool, default True
-        Show a one-line progress bar on stderr.
+        Show a progress line on stderr (rewritten in place on a terminal).
+    force : bool, default False
+        Write into an existing non-empty ``out`` that no sweep made.
+    reuse_other_versions : bool, default False
+        Reuse finished runs made by another simsgp version (by default they
+        are redone).
 
     Returns
     -------
     list of dict
         One row per grid point, in grid order: the grid keys, ``key``,
-        ``status`` (``"ok"`` or ``"failed"``), ``error`` (``None`` or
-        ``"ExcType: message"``), the :data:`SUMMARY_COLUMNS` (``None`` when
-        failed; named ``summary.<name>`` if a grid key has the same name)
-        and ``wall_seconds``. The same rows make up ``results.csv``.
+        ``status`` (``"ok"`` or ``"failed"``), ``error`` (``None`` or what
+        went wrong, such as ``"ExcType: message"``), the
+        :data:`SUMMARY_COLUMNS` (``None`` when failed; named
+        ``summary.<name>`` if a grid key has the same name) and
+        ``wall_seconds``. The same rows make up ``results.csv``.
 
     Raises
     ------
     SimsgpError
-        ``workers`` below 1, or ``scheduler`` given without dask installed.
+        A bad ``workers``, ``timeout`` or ``out``, ``out`` in use by another
+        sweep, ``scheduler`` given without dask installed or not reachable, or
+        a Dask cluster left without workers; nothing has run in the first
+        cases.
     ScenarioError
-        A malformed grid (see :func:`expand_grid`).
+        A malformed grid (see :func:`iter_grid`).
+    SweepInterrupted
+        Ctrl-C; the runs finished so far are kept.
 
     Examples
     --------
@@ -281,82 +432,212 @@ def run_sweep(
     >>> print(rows[0]["error"])
     ScenarioError: cluster.nodes=1; expected an integer >= 2
     """
-    return _sweep(base, grid, out, workers=workers, scheduler=scheduler, progress=progress)[0]
+    options = _Options(workers, scheduler, timeout, force, reuse_other_versions, cli=False)
+    return _sweep(base, grid, out, options, progress=progress)[0]
+
+
+class _Options:
+    """The options of a sweep, checked, with the names the user gave them (``timeout`` or ``--timeout``)."""
+
+    def __init__(
+        self,
+        workers: int | None,
+        scheduler: str | None,
+        timeout: float | None,
+        force: bool,
+        reuse_other_versions: bool,
+        *,
+        cli: bool,
+    ):
+        self.cli = cli
+        self.workers = (os.cpu_count() or 1) if workers is None else workers
+        if isinstance(self.workers, bool) or not isinstance(self.workers, int) or self.workers < 1:
+            raise SimsgpError(f"{self.name('workers')}={shown(workers)}; expected an integer >= 1")
+        if timeout is not None:
+            if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not (0 < timeout < math.inf):
+                raise SimsgpError(f"{self.name('timeout')}={shown(timeout)}; expected a positive finite number of seconds")
+            timeout = float(timeout)
+            if scheduler is None and not hasattr(signal, "setitimer"):
+                raise SimsgpError(f"{self.name('timeout')} needs SIGALRM, which this platform lacks; use a Dask scheduler")
+            if scheduler is None and self.workers == 1 and threading.current_thread() is not threading.main_thread():
+                raise SimsgpError(
+                    f"{self.name('timeout')} with {self.name('workers')}=1 needs the main thread (a SIGALRM timer); "
+                    "use more workers or sweep from the main thread"
+                )
+        self.scheduler, self.timeout = scheduler, timeout
+        self.force, self.reuse_other_versions = force, reuse_other_versions
+
+    def name(self, option: str) -> str:
+        """How the user spelt ``option``: ``--reuse-other-versions`` on the command line, else as given."""
+        return f"--{option.replace('_', '-')}" if self.cli else option
 
 
 def _sweep(
     base: Scenario,
     grid: Mapping[str, Sequence[Any]],
     out: str | Path,
+    options: _Options,
     *,
-    workers: int | None,
-    scheduler: str | None,
     progress: bool,
+    run_point: RunPoint | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """:func:`run_sweep` plus the number of runs skipped because they had finished before."""
-    workers = (os.cpu_count() or 1) if workers is None else workers
-    if workers < 1:
-        raise SimsgpError(f"workers={workers}; expected an integer >= 1")
-    points = expand_grid(grid)
-    runs_dir = Path(out) / "runs"
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    for stale in runs_dir.glob(".*.json.*.tmp"):  # left by a sweep killed mid-write
-        stale.unlink()
+    """:func:`run_sweep` plus the number of runs skipped because they had finished before.
 
-    keys: list[str] = []  # the run of each point
-    first_point: dict[str, dict[str, Any]] = {}  # the point that names each run
-    records: dict[str, dict[str, Any]] = {}
-    todo: dict[str, Scenario] = {}
-    skipped = 0
-    for point in points:
-        try:
-            scenario = apply_overrides(base, [f"{k}={_toml_literal(v, k)}" for k, v in point.items()])
-        except ScenarioError as exc:
-            key = _digest({"base": to_dict(base), "point": {k: repr(v) for k, v in point.items()}})
-            records[key] = _record(key, point, None, _outcome_of(exc, 0.0))
-            _write_json(runs_dir / f"{key}.json", records[key])
-            keys.append(key)
-            continue
-        key = scenario_key(scenario)
-        keys.append(key)
-        if key in first_point:
-            continue
-        first_point[key] = point
-        previous = _read_run(runs_dir / f"{key}.json")
-        if previous is not None and previous["status"] == "ok":
-            records[key] = previous
-            skipped += 1
-        else:
-            todo[key] = scenario
-
-    already = f"{skipped} skipped, " if skipped else ""
-    bar = ProgressLine("sweep", len(todo), "runs", detail=f"{already}0 failed", interval=0) if progress else None
-    failed = 0
-    for done, (key, outcome) in enumerate(_execute(todo, workers=workers, scheduler=scheduler), 1):
-        records[key] = _record(key, first_point[key], todo[key], outcome)
-        _write_json(runs_dir / f"{key}.json", records[key])
-        failed += outcome["status"] != "ok"
-        if bar is not None:
-            bar.update(done, f"{already}{failed} failed")
-    if bar is not None:
-        bar.close()
-
-    rows = [_row(point, records[key]) for point, key in zip(points, keys)]
-    _write_tables(Path(out), list(grid), rows)
+    ``run_point`` replaces :func:`_run_point` (tests use it to make a point
+    crash, hang or be interrupted).
+    """
+    points = iter_grid(grid)
+    out = check_folder_target(
+        out, option=options.name("out"), what="made by simsgp sweep", force=options.force, ours=_is_sweep_folder
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    with _folder_lock(out, f"{options.name('out')}={shown(str(out))}") as locked:
+        runs_dir = check_folder_target(out / "runs", option=options.name("out"), force=True)
+        runs_dir.mkdir(exist_ok=True)
+        tables = [out / "results.csv", out / "results.parquet"]
+        for table in tables:
+            check_file_target(table, option=options.name("out"), force=True)
+        if locked:  # left by a sweep killed mid-write; only the lock's holder may remove them
+            for stale in [*runs_dir.glob(".*.json.*.tmp"), *(s for t in tables for s in out.glob(f".{t.name}.*.tmp"))]:
+                stale.unlink(missing_ok=True)
+        plan = _Plan(base, runs_dir, options)
+        for point in points:
+            plan.add(point)
+        records, skipped = plan.run(run_point or _run_point, progress=progress)
+        rows = [_row(point, records[key]) for point, key in zip(plan.points, plan.keys)]
+        _write_tables(out, list(grid), rows)
     return rows, skipped
 
 
-def _run_point(scenario: Scenario) -> dict[str, Any]:
-    """Run one scenario in a worker; an exception becomes a failed outcome."""
+class _Plan:
+    """The runs of a sweep: which point names each, which are already done, what is left to run."""
+
+    def __init__(self, base: Scenario, runs_dir: Path, options: _Options):
+        self.base, self.runs_dir, self.options = base, runs_dir, options
+        self.points: list[dict[str, Any]] = []
+        self.keys: list[str] = []  # the run of each point
+        self.records: dict[str, dict[str, Any]] = {}  # finished runs, by key
+        self.todo: dict[str, tuple[dict[str, Any], Scenario, dict[str, Any]]] = {}  # point, scenario, inputs
+        self.skipped = 0
+        self._digests: dict[Path, str] = {}  # SHA-256 of each input file, read once per sweep
+
+    def add(self, point: dict[str, Any]) -> None:
+        """Resolve ``point``; record it as failed, reuse its finished run or plan to run it."""
+        self.points.append(point)
+        try:
+            scenario = apply_overrides(self.base, [f"{k}={_toml_literal(v, k)}" for k, v in point.items()])
+        except SimsgpError as exc:
+            key = _digest({"base": to_dict(self.base), "point": {k: repr(v) for k, v in point.items()}})
+            self.keys.append(key)
+            self._finish(key, point, None, None, _outcome_of(exc, 0.0))
+            return
+        key = scenario_key(scenario)
+        self.keys.append(key)
+        if key in self.records or key in self.todo:
+            return
+        path = self.runs_dir / f"{key}.json"
+        try:
+            inputs = self._inputs(scenario)
+            check_file_target(path, option=f"{self.options.name('out')} run file", force=True)
+        except SimsgpError as exc:
+            self._finish(key, point, scenario, None, _outcome_of(exc, 0.0))
+            return
+        previous = _previous_run(path)
+        if previous is not None and self._reusable(previous, key, inputs):
+            self.records[key] = previous
+            self.skipped += 1
+        else:
+            self.todo[key] = (point, scenario, inputs)
+
+    def run(self, run_point: RunPoint, *, progress: bool) -> tuple[dict[str, dict[str, Any]], int]:
+        """Run what is left, writing each run file as it finishes; the records by key and the number skipped."""
+        scenarios = {key: scenario for key, (_, scenario, _) in self.todo.items()}
+        failed = 0
+        try:
+            with _dask_client(self.options, scenarios) as client:
+                already = f"{self.skipped} skipped, " if self.skipped else ""
+                bar = None
+                if progress:
+                    bar = ProgressLine("sweep", len(scenarios), "runs", detail=f"{already}0 failed", interval=0)
+                try:
+                    with contextlib.closing(_execute(scenarios, self.options, run_point, client)) as outcomes:
+                        for done, (key, outcome) in enumerate(outcomes, 1):
+                            point, scenario, inputs = self.todo[key]
+                            failed += self._finish(key, point, scenario, inputs, outcome)["status"] != "ok"
+                            if bar is not None:
+                                bar.update(done, f"{already}{failed} failed")
+                finally:
+                    if bar is not None:
+                        bar.close()
+        except KeyboardInterrupt:
+            raise SweepInterrupted(len(self.records), len(set(self.keys)), self.runs_dir.parent) from None
+        return self.records, self.skipped
+
+    def _inputs(self, scenario: Scenario) -> dict[str, dict[str, str]]:
+        """Path and SHA-256 of each file the scenario reads; an unreadable one is an error naming its field."""
+        inputs = {}
+        for field, path in input_files(scenario).items():
+            if path not in self._digests:
+                try:
+                    self._digests[path] = hashlib.sha256(path.read_bytes()).hexdigest()
+                except OSError as exc:
+                    reason = exc.strerror or exc
+                    raise ScenarioError(f"{field}={shown(str(path))}: cannot read the file ({reason})") from None
+            inputs[field] = {"path": str(path), "sha256": self._digests[path]}
+        return inputs
+
+    def _reusable(self, record: Mapping[str, Any], key: str, inputs: Mapping[str, Mapping[str, str]]) -> bool:
+        """Whether ``record`` is a finished run of ``key`` made from the same input files (by digest) and version."""
+        stored = record.get("inputs") or {}
+        digests = {field: entry.get("sha256") if isinstance(entry, dict) else None for field, entry in stored.items()}
+        same_inputs = digests == {field: entry["sha256"] for field, entry in inputs.items()}
+        same_version = self.options.reuse_other_versions or record["version"] == __version__
+        return record["status"] == "ok" and record["key"] == key and same_inputs and same_version
+
+    def _finish(
+        self,
+        key: str,
+        point: Mapping[str, Any],
+        scenario: Scenario | None,
+        inputs: Mapping[str, Any] | None,
+        outcome: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """Record a run and write its file; a file that cannot be written fails the run (kept for the table)."""
+        record: dict[str, Any] = {
+            "key": key,
+            "status": outcome["status"],
+            "point": dict(point),
+            "scenario": None if scenario is None else to_dict(scenario),
+            "inputs": None if inputs is None else dict(inputs),
+            "version": outcome["version"],
+            "summary": outcome["summary"],
+            "evaluations": outcome["evaluations"],
+            "error": outcome["error"],
+            "wall_seconds": outcome["wall_seconds"],
+        }
+        record = jsonable(record)  # the table shows what the file holds
+        try:
+            _write_json(self.runs_dir / f"{key}.json", record)
+        except SimsgpError as exc:
+            if record["status"] == "ok":  # a failure keeps its own reason, which may be the same folder in the way
+                record.update(_outcome_of(exc, record["wall_seconds"]))
+        self.records[key] = record
+        return record
+
+
+def _run_point(scenario: Scenario, timeout: float | None) -> dict[str, Any]:
+    """Run one scenario (in a worker or in this process); an exception or a timeout becomes a failed outcome."""
     start = time.perf_counter()
     try:
-        result = run(scenario)
+        with _deadline(timeout):
+            data = run(scenario).to_dict()
+    except _TimedOut:
+        return _failure(f"timed out after {timeout:g} s", time.perf_counter() - start)
     except Exception as exc:  # noqa: BLE001 (recorded in the run file and the table, never dropped)
         return _outcome_of(exc, time.perf_counter() - start)
-    data = result.to_dict()
     return {
         "status": "ok",
-        "version": result.version,
+        "version": data["version"],
         "summary": data["summary"],
         "evaluations": data["evaluations"],
         "error": None,
@@ -364,92 +645,390 @@ def _run_point(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def _outcome_of(exc: BaseException, wall_seconds: float) -> dict[str, Any]:
+class _TimedOut(BaseException):
+    """Raised by the ``SIGALRM`` handler of :func:`_deadline`; a BaseException, so no ``except Exception`` eats it."""
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`_TimedOut` in this (main) thread if the block runs longer than ``seconds``.
+
+    The previous ``SIGALRM`` handler is restored afterwards, and a timer that
+    was set before is set again for the time it had left.
+    """
+    if seconds is None:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise _TimedOut
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    earlier, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
+        if earlier:
+            signal.setitimer(signal.ITIMER_REAL, max(earlier - (time.monotonic() - start), 1e-6))
+
+
+def _failure(error: str, wall_seconds: float | None) -> dict[str, Any]:
     return {
         "status": "failed",
         "version": __version__,
         "summary": None,
         "evaluations": None,
-        "error": f"{type(exc).__name__}: {exc}",
+        "error": error,
         "wall_seconds": wall_seconds,
     }
 
 
-def _record(key: str, point: Mapping[str, Any], scenario: Scenario | None, outcome: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "key": key,
-        "status": outcome["status"],
-        "point": dict(point),
-        "scenario": None if scenario is None else to_dict(scenario),
-        "version": outcome["version"],
-        "summary": outcome["summary"],
-        "evaluations": outcome["evaluations"],
-        "error": outcome["error"],
-        "wall_seconds": outcome["wall_seconds"],
-    }
+def _outcome_of(exc: BaseException, wall_seconds: float | None) -> dict[str, Any]:
+    return _failure(f"{type(exc).__name__}: {exc}", wall_seconds)
 
 
-def _execute(todo: Mapping[str, Scenario], *, workers: int, scheduler: str | None) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield ``(key, outcome)`` for every scenario in ``todo`` as each finishes."""
+def _execute(
+    todo: Mapping[str, Scenario], options: _Options, run_point: RunPoint, client: Any = None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(key, outcome)`` for every scenario in ``todo`` as each finishes (on ``client``'s cluster if given)."""
     if not todo:
         return
-    if scheduler is not None:
-        yield from _execute_dask(todo, scheduler)
-    elif workers == 1 or len(todo) == 1:
+    if client is not None:
+        yield from _execute_dask(todo, client, options.timeout, run_point, _scheduler_name(options))
+    elif options.workers == 1:
         for key, scenario in todo.items():
-            yield key, _run_point(scenario)
+            yield key, run_point(scenario, options.timeout)
     else:
-        pool = concurrent.futures.ProcessPoolExecutor(max_workers=min(workers, len(todo)))
-        try:
-            futures = {pool.submit(_run_point, scenario): key for key, scenario in todo.items()}
-            for future in concurrent.futures.as_completed(futures):
-                yield futures[future], _future_outcome(future)
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+        yield from _execute_local(todo, min(options.workers, len(todo)), options.timeout, run_point)
 
 
-def _execute_dask(todo: Mapping[str, Scenario], scheduler: str) -> Iterator[tuple[str, dict[str, Any]]]:
+# --- local worker processes -----------------------------------------------------
+
+
+def _execute_local(
+    todo: Mapping[str, Scenario], workers: int, timeout: float | None, run_point: RunPoint
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Run ``todo`` on ``workers`` processes, one point at a time each.
+
+    Each worker runs one point at a time, so when one dies (``os._exit``, a
+    segfault, the OOM killer) the point it was running is known: that point
+    fails with ``"worker process died (...)"``, a new worker takes its place
+    and the other points go on. On any exit other than completion (an
+    interrupt, the caller closing this generator) the workers are terminated.
+    """
+    context = multiprocessing.get_context()
+    pending = iter(todo.items())
+    pool: list[_Worker] = []
+    busy: list[_Worker] = []
+    completed = False
+    try:
+        for key, scenario in itertools.islice(pending, workers):
+            pool.append(_Worker(context, run_point, timeout))
+            pool[-1].send(key, scenario)
+            busy.append(pool[-1])
+        while busy:
+            ready = multiprocessing.connection.wait([w.conn for w in busy] + [w.process.sentinel for w in busy])
+            for worker in [w for w in busy if w.conn in ready or w.process.sentinel in ready]:
+                busy.remove(worker)
+                key, outcome = worker.key, worker.receive()
+                if worker.died:
+                    pool.remove(worker)
+                    worker.stop(now=True)
+                following = next(pending, None)
+                if following is not None:
+                    if worker.died:
+                        worker = _Worker(context, run_point, timeout)
+                        pool.append(worker)
+                    worker.send(*following)
+                    busy.append(worker)
+                yield key, outcome
+        completed = True
+    finally:
+        for worker in pool:
+            worker.stop(now=not completed)
+
+
+class _Worker:
+    """A child process that runs the scenarios sent over its pipe, one at a time (see :func:`_serve`)."""
+
+    def __init__(self, context: Any, run_point: RunPoint, timeout: float | None):
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child, run_point, timeout, os.getpid()), name="simsgp-sweep")
+        self.process.start()
+        child.close()
+        self.key = ""
+        self.died = False
+
+    def send(self, key: str, scenario: Scenario) -> None:
+        """Give the worker ``scenario``; if it has died meanwhile, :meth:`receive` says so."""
+        self.key = key
+        with contextlib.suppress(OSError):
+            self.conn.send(scenario)
+
+    def receive(self) -> dict[str, Any]:
+        """The outcome of the scenario sent; a failure if the process died running it."""
+        with contextlib.suppress(EOFError, OSError):
+            if self.conn.poll():
+                return self.conn.recv()
+        self.died = True
+        self.process.join()
+        code = self.process.exitcode
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        return _failure(f"worker process died ({how})", None)
+
+    def stop(self, *, now: bool) -> None:
+        """End the process: asked to (``now`` false) or terminated, then killed if it lingers."""
+        if not now and self.process.is_alive():
+            with contextlib.suppress(OSError):
+                self.conn.send(None)
+            self.process.join(_STOP_WAIT)
+        for end in (self.process.terminate, self.process.kill):
+            if self.process.is_alive():
+                end()
+                self.process.join(_STOP_WAIT)
+        self.conn.close()
+
+
+def _serve(conn: multiprocessing.connection.Connection, run_point: RunPoint, timeout: float | None, parent: int) -> None:
+    """A worker's loop: run each scenario received, send back its outcome, stop at ``None``."""
+    _exit_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the sweep's process, which stops the workers
+    with contextlib.suppress(EOFError, BrokenPipeError):
+        while (scenario := conn.recv()) is not None:
+            conn.send(run_point(scenario, timeout))
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this process when process ``parent`` dies, so no worker outlives a killed sweep.
+
+    On Linux the kernel sends ``SIGTERM`` (``prctl(PR_SET_PDEATHSIG)``);
+    elsewhere a daemon thread checks :func:`os.getppid` every second.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) == 0
+    except (AttributeError, OSError, TypeError):  # not Linux
+        armed = False
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True, name="simsgp-parent-watch").start()
+    if os.getppid() != parent:  # it died before the watch began
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+# --- Dask -----------------------------------------------------------------------
+
+
+def _scheduler_name(options: _Options) -> str:
+    return f"{options.name('scheduler')}={shown(options.scheduler)}"
+
+
+@contextlib.contextmanager
+def _dask_client(options: _Options, todo: Mapping[str, Scenario]) -> Iterator[Any]:
+    """A client of ``options.scheduler`` for the block (``None`` without a scheduler or anything to run)."""
+    if options.scheduler is None or not todo:
+        yield None
+        return
+    name = _scheduler_name(options)
     try:
         import distributed
     except ImportError:
+        raise SimsgpError(f"{name} needs Dask distributed; install it with pip install 'simsgp[dask]'") from None
+    try:
+        client = distributed.Client(options.scheduler, set_as_default=False, timeout=_CONNECT_TIMEOUT)
+    except ValueError as exc:
+        raise SimsgpError(f"{name} is not a Dask address ({exc}); expected one such as tcp://host:8786") from None
+    except (OSError, TimeoutError):
         raise SimsgpError(
-            f"scheduler={scheduler!r} needs Dask distributed; install it with pip install 'simsgp[dask]'"
+            f"{name}: no Dask scheduler answered within {_CONNECT_TIMEOUT:g} s; expected the address of a running one"
         ) from None
-    with distributed.Client(scheduler, set_as_default=False) as client:
-        futures = {client.submit(_run_point, scenario, pure=False): key for key, scenario in todo.items()}
-        for future in distributed.as_completed(futures, loop=client.loop):
-            yield futures[future], _future_outcome(future)
+    with client:
+        yield client
+
+
+def _execute_dask(
+    todo: Mapping[str, Scenario], client: Any, timeout: float | None, run_point: RunPoint, name: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Run ``todo`` on ``client``'s cluster; the client enforces the timeout and notices a cluster without workers."""
+    finished: queue.Queue[Any] = queue.Queue()
+    pending = {}
+    try:
+        for key, scenario in todo.items():
+            future = client.submit(run_point, scenario, None, pure=False)
+            future.add_done_callback(finished.put)
+            pending[future] = key
+        yield from _dask_outcomes(client, pending, finished, timeout, name)
+    finally:
+        client.cancel(list(pending))
+
+
+def _dask_outcomes(
+    client: Any, pending: dict[Any, str], finished: queue.Queue[Any], timeout: float | None, name: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield the outcome of each future of ``pending`` (removing it) as it finishes or times out.
+
+    Every ``_POLL`` seconds the scheduler is asked which futures are running
+    (for ``timeout``) and whether the cluster has workers; a cluster without
+    any for ``_NO_WORKERS_GRACE`` seconds, or a lost scheduler, stops the
+    sweep with a :class:`SimsgpError`.
+    """
+    started: dict[Any, float] = {}  # when a worker was first seen running each future
+    checked = with_workers = time.monotonic()
+    while pending:
+        try:
+            future = finished.get(timeout=_POLL)
+        except queue.Empty:
+            future = None
+        if future in pending:
+            yield pending.pop(future), _future_outcome(future)
+        now = time.monotonic()
+        if now - checked < _POLL:
+            continue
+        checked = now
+        try:
+            running = {key for keys in client.processing().values() for key in keys} if timeout is not None else set()
+            if client.nthreads():
+                with_workers = now
+        except OSError:
+            raise SimsgpError(
+                f"{name}: lost the connection to the Dask scheduler; {len(pending)} runs did not finish (rerun to do them)"
+            ) from None
+        if now - with_workers > _NO_WORKERS_GRACE:
+            raise SimsgpError(
+                f"{name}: the Dask cluster has had no workers for {_NO_WORKERS_GRACE:g} s; "
+                f"{len(pending)} runs did not finish (start workers and rerun the sweep to do them)"
+            )
+        if timeout is None:
+            continue
+        for future in list(pending):
+            if future.key in running:
+                started.setdefault(future.key, now)
+            if now - started.get(future.key, now) > timeout:
+                future.cancel()
+                yield pending.pop(future), _failure(f"timed out after {timeout:g} s", now - started[future.key])
 
 
 def _future_outcome(future: Any) -> dict[str, Any]:
-    """The outcome of a finished future; a lost worker or broken pool fails only its runs."""
+    """The outcome of a finished Dask future; a lost worker fails only its runs."""
     try:
         return future.result()
     except Exception as exc:  # noqa: BLE001 (recorded as a failed run, retried by the next sweep)
-        return _outcome_of(exc, 0.0)
+        return _outcome_of(exc, None)
 
 
 # --- files ----------------------------------------------------------------------
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``path`` atomically: a hidden temporary file in the same folder, then :func:`os.replace`."""
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False) as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(handle.name, path)
+@contextlib.contextmanager
+def _folder_lock(out: Path, name: str) -> Iterator[bool]:
+    """Hold the sweep lock of ``out`` for the block; yield whether it is held (False where locks are unsupported)."""
+    handle = _acquire_lock(out / _LOCK_NAME, name)
+    try:
+        yield handle is not None
+    finally:
+        if handle is not None:
+            os.close(handle)
+
+
+def _acquire_lock(path: Path, name: str) -> int | None:
+    """Lock ``path`` (made if missing) and write this pid in it; ``None`` where there are no file locks."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return None
+    try:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    except OSError as exc:
+        raise SimsgpError(f"{name}: cannot open the lock file {str(path)!r} ({exc.strerror or exc})") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(handle, 32, 0).decode(errors="replace").strip()
+        os.close(handle)
+        pid = holder if holder.isdigit() else "unknown"
+        raise SimsgpError(
+            f"{name} is in use by another simsgp sweep (pid {pid}); wait for it to end or use another folder"
+        ) from None
+    except OSError:  # a file system without flock (some network file systems): go on unlocked
+        os.close(handle)
+        return None
+    os.ftruncate(handle, 0)
+    os.pwrite(handle, f"{os.getpid()}\n".encode(), 0)
+    return handle
+
+
+def _is_sweep_folder(folder: Path) -> bool:
+    """Whether ``folder`` was made by a sweep: it has the lock file, or a runs folder of run files only."""
+    runs = folder / "runs"
+    if (folder / _LOCK_NAME).is_file():
+        return True
+    return runs.is_dir() and all(p.name.endswith((".json", ".tmp")) for p in runs.iterdir())
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    _write_atomic(path, (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode())
+    """``data`` (already :func:`simsgp.result.jsonable`) as strict JSON, written atomically."""
+    text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
+    write_atomic(path, (text + "\n").encode())
 
 
-def _read_run(path: Path) -> dict[str, Any] | None:
-    """A run file's record, or ``None`` if it is missing or unreadable (then the run is redone)."""
+class _NotARun(ValueError):
+    """A run file that cannot be read as a run record; the reason is the message."""
+
+
+def _read_run(path: Path) -> dict[str, Any]:
+    """The record in a run file.
+
+    Raises
+    ------
+    FileNotFoundError
+        No file at ``path``.
+    _NotARun
+        Not a regular file, not UTF-8, not JSON, not an object, a missing key or a wrong type.
+    """
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (FileNotFoundError, json.JSONDecodeError):
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise
+    except UnicodeDecodeError:
+        raise _NotARun("not UTF-8 text") from None
+    except OSError as exc:
+        raise _NotARun(f"cannot read it ({exc.strerror or exc})") from None
+    try:
+        record = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise _NotARun(f"not JSON ({exc})") from None
+    if not isinstance(record, dict):
+        raise _NotARun(f"a JSON {type(record).__name__}, not an object")
+    for key, types in _RECORD_TYPES.items():
+        if key not in record:
+            raise _NotARun(f"no {key!r}")
+        if not isinstance(record[key], types):
+            raise _NotARun(f"{key!r} is a {type(record[key]).__name__}")
+    if not isinstance(record.get("inputs"), (dict, type(None))):
+        raise _NotARun(f"'inputs' is a {type(record['inputs']).__name__}")
+    if record["status"] not in ("ok", "failed"):
+        raise _NotARun(f"status {shown(record['status'])}; expected 'ok' or 'failed'")
+    if record["status"] == "ok" and not all(isinstance(record[k], dict) for k in ("scenario", "summary", "evaluations")):
+        raise _NotARun("status 'ok' without a scenario, summary and evaluations")
+    return record
+
+
+def _previous_run(path: Path) -> dict[str, Any] | None:
+    """The record of an earlier run, or ``None`` if there is none or it is unusable (warned about; redone)."""
+    try:
+        return _read_run(path)
+    except FileNotFoundError:
+        return None
+    except _NotARun as exc:
+        warnings.warn(f"{str(path)!r} is not a run record ({exc}); running it again", stacklevel=2)
         return None
 
 
@@ -459,9 +1038,13 @@ def load_runs(out: str | Path) -> list[dict[str, Any]]:
     Each record has ``key``, ``status`` (``"ok"`` or ``"failed"``), ``point``
     (the grid values, by dotted key), ``scenario`` (resolved, as
     :func:`simsgp.scenario.to_dict`; ``None`` when the point did not
-    validate), ``version``, ``summary`` and ``evaluations`` (as
-    :meth:`simsgp.Result.to_dict`; ``None`` when failed), ``error`` and
-    ``wall_seconds``.
+    resolve), ``inputs`` (path and ``sha256`` of each input file, by field;
+    ``None`` when the point did not resolve), ``version``, ``summary`` and
+    ``evaluations`` (as :meth:`simsgp.Result.to_dict`; ``None`` when failed),
+    ``error`` and ``wall_seconds``. A file that is not such a record (not
+    UTF-8 or JSON, keys missing or of the wrong type, a folder) is skipped
+    with a warning (:func:`warnings.warn`) naming it; the next sweep redoes
+    its run.
 
     Raises
     ------
@@ -482,7 +1065,13 @@ def load_runs(out: str | Path) -> list[dict[str, Any]]:
     runs_dir = Path(out) / "runs"
     if not runs_dir.is_dir():
         raise SimsgpError(f"{str(out)!r} has no runs folder; expected the output folder of a sweep")
-    return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(runs_dir.glob("*.json"))]
+    records = []
+    for path in sorted(runs_dir.glob("*.json")):
+        try:
+            records.append(_read_run(path))
+        except (FileNotFoundError, _NotARun) as exc:  # removed meanwhile, or not a run record
+            warnings.warn(f"skipping {str(path)!r}: not a run record ({exc})", stacklevel=2)
+    return records
 
 
 def _row(point: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
@@ -509,14 +1098,14 @@ def _write_tables(out: Path, grid_keys: Sequence[str], rows: list[dict[str, Any]
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(columns)
     writer.writerows(zip(*columns.values()))
-    _write_atomic(out / "results.csv", text.getvalue().encode())
+    write_atomic(out / "results.csv", text.getvalue().encode())
     if importlib.util.find_spec("pyarrow") is not None:
         import pyarrow
         import pyarrow.parquet
 
         buffer = pyarrow.BufferOutputStream()
         pyarrow.parquet.write_table(pyarrow.table(columns), buffer)
-        _write_atomic(out / "results.parquet", buffer.getvalue().to_pybytes())
+        write_atomic(out / "results.parquet", buffer.getvalue().to_pybytes())
 
 
 def _uniform(values: Sequence[Any]) -> bool:
@@ -536,6 +1125,9 @@ def cli_sweep(
     overrides: list[str],
     workers: int | None,
     scheduler: str | None,
+    timeout: float | None = None,
+    force: bool = False,
+    reuse_other_versions: bool = False,
 ) -> int:
     """``simsgp sweep``: load a scenario, apply ``--set`` overrides, sweep the grid, print a summary.
 
@@ -549,19 +1141,19 @@ def cli_sweep(
         Output folder (see :func:`run_sweep`).
     overrides : list of str
         ``dotted.key=value`` assignments applied to the scenario first.
-    workers, scheduler
-        As for :func:`run_sweep`.
+    workers, scheduler, timeout, force, reuse_other_versions
+        As for :func:`run_sweep`; errors name them as options (``--timeout``).
 
     Returns
     -------
     int
-        0 if every point ran ok, 1 if some failed.
+        0 if every point ran ok, 1 if some failed, 130 if interrupted by
+        Ctrl-C (after one line on stderr saying how many runs were kept).
 
     Raises
     ------
     SimsgpError
-        A bad scenario, override or grid spec, or a bad ``workers`` or
-        ``scheduler``; nothing has run then.
+        A bad scenario, override, grid spec or option; nothing has run then.
 
     Examples
     --------
@@ -574,9 +1166,14 @@ def cli_sweep(
     >>> code
     0
     """
+    options = _Options(workers, scheduler, timeout, force, reuse_other_versions, cli=True)
     base = apply_overrides(load(scenario), overrides)
     grid = parse_grid(grid_specs)
-    rows, skipped = _sweep(base, grid, out, workers=workers, scheduler=scheduler, progress=True)
+    try:
+        rows, skipped = _sweep(base, grid, out, options, progress=True)
+    except SweepInterrupted as exc:
+        print(f"simsgp: {exc}", file=sys.stderr)
+        return 130
     failed = [row for row in rows if row["status"] != "ok"]
     print(f"{len(rows)} points: {len(rows) - len(failed)} ok ({skipped} skipped, already done), {len(failed)} failed")
     for row in failed:

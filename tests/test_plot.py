@@ -50,9 +50,12 @@ def _record(point, *, summary=None, evaluations=None, status="ok"):
         "status": status,
         "point": point,
         "scenario": to_dict(from_dict(nested)),
+        "version": simsgp.__version__,
         "summary": {**base, **(summary or {})},
         "evaluations": evaluations
         or {"iteration": [1, 2], "sim_time": [0.5, 1.0], "loss": [2.0, 1.5], "accuracy": [None, None]},
+        "error": None if status == "ok" else "RuntimeError: boom",
+        "wall_seconds": 0.1,
     }
 
 

@@ -1,4 +1,5 @@
 import csv
+import io
 import json
 import os
 import signal
@@ -201,6 +202,7 @@ def test_run_sweep_reruns_a_run_recorded_as_failed(base, tmp_path):
     assert json.loads(path.read_text())["status"] == "ok"
 
 
+@pytest.mark.slow
 def test_run_sweep_killed_loses_no_finished_run(tmp_path):
     grid = {"seed": list(range(30))}
     scenario = {"iterations": 150, "eval_every": 0, "cluster": {"nodes": 8}, "task": {"payload": "task"}}
@@ -236,13 +238,25 @@ def test_run_sweep_killed_loses_no_finished_run(tmp_path):
     assert {name: after[name][0] for name in finished} == finished
 
 
-def test_run_sweep_progress_bar_on_stderr(base, tmp_path, capsys):
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_run_sweep_progress_bar_on_a_terminal(base, tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "stderr", _Terminal())
     run_sweep(base, {"seed": [0, 1]}, tmp_path, workers=1)
-    err = capsys.readouterr().err
+    err = sys.stderr.getvalue()
     assert err.startswith("\rsweep 0/2 runs, 0 failed, 0:00 elapsed, ~? left")
     assert "\rsweep 2/2 runs, 0 failed, 0:00 elapsed, ~0:00 left" in err and err.endswith("\n")
+    monkeypatch.setattr(sys, "stderr", _Terminal())
     run_sweep(base, {"seed": [0, 1]}, tmp_path, workers=1)
-    assert capsys.readouterr().err.startswith("\rsweep 0/0 runs, 2 skipped, 0 failed")
+    assert sys.stderr.getvalue().startswith("\rsweep 0/0 runs, 2 skipped, 0 failed")
+
+
+def test_run_sweep_progress_elsewhere_is_one_plain_line_at_the_end(base, tmp_path, capsys):
+    run_sweep(base, {"seed": [0, 1]}, tmp_path, workers=1)
+    assert capsys.readouterr().err == "sweep 2/2 runs, 0 failed, 0:00 elapsed, ~0:00 left\n"
     run_sweep(base, {"seed": [0, 1]}, tmp_path, workers=1, progress=False)
     assert capsys.readouterr().err == ""
 
