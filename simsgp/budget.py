@@ -21,10 +21,12 @@ import math
 import os
 import warnings
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from simsgp.errors import ScenarioError, SimsgpError, shown
 from simsgp.records import FIELDS
+from simsgp.tasks import payload_bytes
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
@@ -106,7 +108,7 @@ def param_count(task: TaskConfig) -> int:
 
 
 def memory_estimate(scenario: Scenario, iterations: float | None = None) -> dict[str, float]:
-    """Bytes of the arrays a run holds, by part: node state, task data, records.
+    """Bytes of the arrays a run holds, by part: node state, task data, records, communication graph.
 
     ``iterations`` defaults to the scenario's own (records grow as the run
     goes, so this is what they hold at its end).
@@ -115,8 +117,8 @@ def memory_estimate(scenario: Scenario, iterations: float | None = None) -> dict
     --------
     >>> from simsgp.scenario import from_dict
     >>> parts = memory_estimate(from_dict({"cluster": {"nodes": 4}, "task": {"name": "quadratic", "dim": 1000}}))
-    >>> parts["node state"], parts["records"]
-    (224000.0, 44800.0)
+    >>> parts["node state"], parts["records"], parts["graph"]
+    (224000.0, 44800.0, 512.0)
     """
     n, d = scenario.cluster.nodes, param_count(scenario.task)
     shards = 1 if scenario.timing_only else n
@@ -125,27 +127,45 @@ def memory_estimate(scenario: Scenario, iterations: float | None = None) -> dict
     # and the float64 data of the quadratic task's centres
     data = 8.0 * shards * d if scenario.task.name == "quadratic" else 0.0
     rows = scenario.iterations if iterations is None else iterations
+    # the peer lists of a period of the graph (about log2 n phases for the exponential graphs), as Python ints
+    phases = math.ceil(math.log2(n)) if scenario.algorithm.graph is not None else 0
     return {
         "node state": 7.0 * 8 * n * state,
         "task data": data,
         "records": 8.0 * len(FIELDS) * n * (rows or 0),
+        "graph": 64.0 * n * scenario.algorithm.peers_per_itr * phases,
     }
 
 
 def check_scenario(scenario: Scenario, limits: Limits) -> None:
-    """Refuse a scenario whose arrays alone would not fit, before any is made.
+    """Refuse a scenario whose arrays or events would be past ``limits``, before any array is made.
+
+    A run bounded by ``time_limit`` alone has its events counted by
+    :func:`check_run`, once its compute times are known.
 
     Raises
     ------
     ResourceError
-        The estimate is over ``limits.memory()`` and ``limits.allow_large``
-        is false (then it warns).
+        An estimate is over ``limits`` and ``limits.allow_large`` is false
+        (then it warns).
     """
+    if scenario.time_limit is not None and scenario.time_limit > MAX_HORIZON:
+        raise ResourceError(f"time_limit={shown(scenario.time_limit)}; expected at most {MAX_HORIZON:g} simulated seconds")
+    params = param_count(scenario.task)
+    servers = scenario.algorithm.servers
+    if servers > params and _algorithm(scenario).HAS_SERVERS:
+        raise ScenarioError(
+            f"algorithm.servers={servers}; expected at most {params}, the parameters of task.name="
+            f"{scenario.task.name!r} (each server holds a slice of at least one)"
+        )
+    if scenario.iterations is not None:
+        nbytes = payload_bytes(scenario.task.payload, params)
+        _check_events(scenario, scenario.iterations, _messages_per_iteration(scenario, nbytes), limits)
     _check_memory(memory_estimate(scenario), limits, _memory_hint(scenario))
 
 
 def check_run(ctx: RunContext, limits: Limits) -> None:
-    """Refuse a built run whose times overflow, or whose work or records are past the limits.
+    """Refuse a built run whose times overflow, or, bounded by ``time_limit``, whose work is past the limits.
 
     Raises
     ------
@@ -156,43 +176,51 @@ def check_run(ctx: RunContext, limits: Limits) -> None:
     scenario = ctx.scenario
     compute, message = _worst_compute(ctx), _worst_message(ctx)
     messages = _messages_per_iteration(scenario, ctx.nbytes)
-    iterations = scenario.iterations
-    if scenario.time_limit is not None:
-        if scenario.time_limit > MAX_HORIZON:
-            raise ResourceError(f"time_limit={shown(scenario.time_limit)}; expected at most {MAX_HORIZON:g} simulated seconds")
-        fastest = _fastest_iteration(ctx)
-        bounded = scenario.time_limit / fastest if fastest > 0 else math.inf
-        iterations = bounded if iterations is None else min(iterations, bounded)
-    horizon = (compute[1] + messages * message[1]) * (1 if scenario.time_limit is not None else iterations)
+    per_iteration = compute[1] + messages * message[1]
+    horizon = per_iteration if scenario.iterations is None else per_iteration * scenario.iterations
     if not horizon <= MAX_HORIZON:
         field, seconds, why = compute if compute[1] >= messages * message[1] else message
         raise ResourceError(
             f"{field}: simulated times overflow: {why} takes up to {seconds:.3g} s, about {horizon:.3g} s "
             f"over the run; expected values that keep a run under {MAX_HORIZON:g} simulated seconds"
         )
-    events = ctx.n * iterations * (1 + 3 * messages)
+    if scenario.time_limit is not None:
+        fastest = _fastest_iteration(ctx)
+        iterations = scenario.time_limit / fastest if fastest > 0 else math.inf
+        if scenario.iterations is None or iterations < scenario.iterations:
+            _check_events(scenario, iterations, messages, limits)
+            _check_memory(memory_estimate(scenario, iterations), limits, _memory_hint(scenario))
+
+
+def _check_events(scenario: Scenario, iterations: float, messages: float, limits: Limits) -> None:
+    """Refuse (or warn about) a run of about ``nodes x iterations x (1 + 3 messages)`` events past the limit."""
+    n = scenario.cluster.nodes
+    events = n * iterations * (1 + 3 * messages)
     if events > limits.events:
         minutes = events / EVENTS_PER_SECOND / 60
         _exceeded(
-            f"the run would process about {events:.3g} events ({ctx.n} nodes x {iterations:.3g} iterations x "
+            f"the run would process about {events:.3g} events ({n} nodes x {iterations:.3g} iterations x "
             f"{1 + 3 * messages:.3g} per node-iteration; about {minutes:.3g} min at {EVENTS_PER_SECOND} events/s), "
             f"more than the limit of {limits.events:.3g}; fewer iterations, nodes or peers, or a shorter time_limit",
             limits,
         )
-    _check_memory(memory_estimate(scenario, iterations), limits, _memory_hint(scenario))
 
 
 def _messages_per_iteration(scenario: Scenario, nbytes: float) -> float:
     """Messages a node sends per iteration: the algorithm's own count, else its graph's peers."""
-    from simsgp.algorithms import ALGORITHMS  # the algorithms use this module's checks
-
-    module = ALGORITHMS[scenario.algorithm.name]
+    module = _algorithm(scenario)
     count = getattr(module, "messages_per_iteration", None)
     if count is not None:
         return float(count(scenario, nbytes))
     if module.HAS_SERVERS:
         return 2.0 * scenario.algorithm.servers
     return float(max(scenario.algorithm.peers_per_itr, 2))
+
+
+def _algorithm(scenario: Scenario) -> ModuleType:
+    from simsgp.algorithms import ALGORITHMS  # the algorithms use this module's checks
+
+    return ALGORITHMS[scenario.algorithm.name]
 
 
 def _worst_compute(ctx: RunContext) -> tuple[str, float, str]:
