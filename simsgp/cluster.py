@@ -30,12 +30,15 @@ from __future__ import annotations
 
 import bisect
 import csv
+import io
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
-from simsgp.errors import ScenarioError
+from simsgp.errors import ScenarioError, shown
 
 __all__ = ["COMPUTE_MODELS", "ComputeTimes", "load_trace", "lognormal_params", "speed_profile", "warp"]
 
@@ -163,6 +166,11 @@ def load_trace(path: str, n_nodes: int) -> list[np.ndarray]:
       once, and the ``m_i`` may differ between nodes. Rows for nodes
       ``>= n_nodes`` are ignored.
 
+    The file must be UTF-8 text (a leading byte-order mark is dropped). Seconds
+    are plain decimals such as ``0.25``, ``3`` or ``1e-3`` (no ``1_0``, ``inf``
+    or ``nan``), positive and finite; node and iteration numbers are plain
+    decimal integers of at most 18 digits.
+
     Parameters
     ----------
     path : str
@@ -179,9 +187,9 @@ def load_trace(path: str, n_nodes: int) -> list[np.ndarray]:
     ------
     ScenarioError
         Naming ``cluster.compute.path``, the file and, where it applies, the
-        row and column: unreadable or empty file, a value that is not a
-        positive finite number, fewer columns than nodes, a node without rows,
-        a missing or repeated iteration.
+        row and column: unreadable or empty file, one that is not UTF-8 text,
+        a value that is not a positive finite decimal number, fewer columns
+        than nodes, a node without rows, a missing or repeated iteration.
 
     Examples
     --------
@@ -192,30 +200,45 @@ def load_trace(path: str, n_nodes: int) -> list[np.ndarray]:
     [array([0.1, 0.3]), array([0.2, 0.4])]
     >>> os.remove(f.name)
     """
+    where = _where(path)
     try:
-        with open(path, newline="") as f:
-            reader = csv.reader(f)
-            rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ScenarioError(f"cluster.compute.path={path!r}: cannot read the trace ({exc})") from None
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"{where}: cannot read the trace ({exc.strerror or type(exc).__name__})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{where}: the trace is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})") from None
+    if "\0" in text:
+        raise ScenarioError(f"{where}: the trace is not UTF-8 text (it holds NUL bytes, as UTF-16 text does)")
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""))
+        rows = [(reader.line_num, row) for row in reader if any(c.strip() for c in row)]
+    except csv.Error as exc:
+        raise ScenarioError(f"{where}: the trace does not parse as CSV ({exc})") from None
     if not rows:
-        raise ScenarioError(f"cluster.compute.path={path!r}: the trace has no rows")
+        raise ScenarioError(f"{where}: the trace has no rows")
     header = [c.strip().lower() for c in rows[0][1]]
     if sorted(header) == sorted(_LONG_HEADER):
         return _long_trace(path, n_nodes, [header.index(name) for name in _LONG_HEADER], rows[1:])
     if not any(_is_number(c) for c in header):
         rows = rows[1:]
     if not rows:
-        raise ScenarioError(f"cluster.compute.path={path!r}: the trace has a header but no data rows")
+        raise ScenarioError(f"{where}: the trace has a header but no data rows")
     table = np.empty((len(rows), n_nodes))
     for r, (line, row) in enumerate(rows):
         if len(row) < n_nodes:
             raise ScenarioError(
-                f"cluster.compute.path={path!r}: row {line} has {len(row)} columns; "
+                f"{where}: row {line} has {len(row)} columns; "
                 f"expected at least {n_nodes} (one per node)"
             )
         table[r] = [_seconds(path, line, c + 1, cell) for c, cell in enumerate(row[:n_nodes])]
     return list(table.T.copy())
+
+
+def _where(path: str) -> str:
+    """``cluster.compute.path='...'``, the path cut to a sane length, to start an error message."""
+    return f"cluster.compute.path={shown(str(path))}"
 
 
 def _long_trace(path: str, n_nodes: int, columns: list[int], rows: list[tuple[int, list[str]]]) -> list[np.ndarray]:
@@ -223,36 +246,37 @@ def _long_trace(path: str, n_nodes: int, columns: list[int], rows: list[tuple[in
     per_node: list[dict[int, float]] = [{} for _ in range(n_nodes)]
     for line, row in rows:
         if len(row) < 3:
-            raise ScenarioError(f"cluster.compute.path={path!r}: row {line} has {len(row)} columns; expected 3")
+            raise ScenarioError(f"{_where(path)}: row {line} has {len(row)} columns; expected 3")
         node, iteration = (_index(path, line, c + 1, row[c]) for c in columns[:2])
         seconds = _seconds(path, line, columns[2] + 1, row[columns[2]])
         if node >= n_nodes:
             continue
         if iteration in per_node[node]:
-            raise ScenarioError(f"cluster.compute.path={path!r}: row {line} repeats node {node} iteration {iteration}")
+            raise ScenarioError(f"{_where(path)}: row {line} repeats node {node} iteration {iteration}")
         per_node[node][iteration] = seconds
     trace = []
     for node, by_iteration in enumerate(per_node):
         if not by_iteration:
             raise ScenarioError(
-                f"cluster.compute.path={path!r}: no rows for node {node}; expected rows for nodes 0..{n_nodes - 1}"
+                f"{_where(path)}: no rows for node {node}; expected rows for nodes 0..{n_nodes - 1}"
             )
         missing = sorted(set(range(len(by_iteration))) - by_iteration.keys())
         if missing:
             raise ScenarioError(
-                f"cluster.compute.path={path!r}: node {node} has no iteration {missing[0]}; "
+                f"{_where(path)}: node {node} has no iteration {missing[0]}; "
                 f"expected iterations 0..{len(by_iteration) - 1}"
             )
         trace.append(np.array([by_iteration[k] for k in range(len(by_iteration))]))
     return trace
 
 
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+"""A plain decimal number: what ``float`` reads, less ``inf``, ``nan``, ``1_0`` and non-ASCII digits."""
+
+
 def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
+    """Whether ``cell``, spaces around it aside, is a plain decimal number such as ``0.25`` or ``1e-3``."""
+    return _DECIMAL.fullmatch(cell.strip()) is not None
 
 
 def _seconds(path: str, line: int, column: int, cell: str) -> float:
@@ -260,18 +284,19 @@ def _seconds(path: str, line: int, column: int, cell: str) -> float:
     value = float(cell) if _is_number(cell) else math.nan
     if not (math.isfinite(value) and value > 0):
         raise ScenarioError(
-            f"cluster.compute.path={path!r}: row {line}, column {column}: {cell!r}; "
-            "expected a positive number of seconds"
+            f"{_where(path)}: row {line}, column {column}: {shown(cell)}; "
+            "expected a positive number of seconds, finite and written as a plain decimal such as 0.25 or 1e-3"
         )
     return value
 
 
 def _index(path: str, line: int, column: int, cell: str) -> int:
-    """``cell`` as an integer ``>= 0``, or a ScenarioError naming where it is."""
+    """``cell`` as an integer ``>= 0`` of at most 18 decimal digits, or a ScenarioError naming where it is."""
     value = cell.strip()
-    if not value.isdigit():
+    if not re.fullmatch("[0-9]{1,18}", value):
         raise ScenarioError(
-            f"cluster.compute.path={path!r}: row {line}, column {column}: {cell!r}; expected an integer >= 0"
+            f"{_where(path)}: row {line}, column {column}: {shown(cell)}; "
+            "expected an integer >= 0 of at most 18 digits"
         )
     return int(value)
 

@@ -27,7 +27,13 @@ from simsgp import scenario as scenario_mod
 from simsgp.algorithms import ALGORITHMS
 from simsgp.backend import Backend, get_backend
 from simsgp.cluster import ComputeTimes
-from simsgp.errors import DivergenceError, GraphError, ScenarioError, SimsgpError, TopologyError
+from simsgp.errors import (
+    DivergenceError,
+    GraphError,
+    ScenarioError,
+    SimsgpError,
+    TopologyError,
+)
 from simsgp.mailbox import Mailbox
 from simsgp.metrics import EVALUATION_FIELDS, evaluate, summarize, time_to_target
 from simsgp.network import Network, load_topology
@@ -225,13 +231,17 @@ _FIRST_ROWS = 1024
 
 
 def _graph(scenario: Scenario) -> graphs.GraphSchedule:
-    """The communication schedule, checked: column-stochastic, union strongly connected."""
+    """The communication schedule, checked: column-stochastic, union strongly connected.
+
+    The checks run on sparse matrices and the edge list, in memory
+    proportional to the number of messages (no dense ``n x n`` array).
+    """
     cfg = scenario.algorithm
     try:
         schedule = graphs.make(cfg.graph, scenario.cluster.nodes, cfg.peers_per_itr)
         graphs.check_strongly_connected(schedule)
         for t in range(schedule.period):
-            graphs.check_column_stochastic(schedule.mixing_matrix(t))
+            graphs.check_column_stochastic(schedule.sparse_mixing_matrix(t))
         algorithm_check = getattr(ALGORITHMS[cfg.name], "check_graph", None)
         if algorithm_check is not None:
             algorithm_check(schedule)

@@ -16,23 +16,37 @@ node pushes. The built-in schedules reproduce the official SGP code
   parity. Passive ranks still push to their phone-book peers; the flag only makes
   them receive before they send (``PushPull``, ``BilatPushPull``).
 
+Every official phone book is ``rank + d mod n`` for the same list of offsets
+``d`` at every rank, so the built-in schedules are circulant.
+
 Mixing uses uniform weights: a node with ``k`` out-peers keeps ``1 / (k + 1)``
 of its mass and sends ``1 / (k + 1)`` to each out-peer.
+
+The checks a run needs (:func:`check_column_stochastic` of
+:meth:`GraphSchedule.sparse_mixing_matrix`, :func:`check_strongly_connected`)
+work on sparse matrices and edge lists, in memory proportional to the number
+of messages; only :meth:`GraphSchedule.mixing_matrix` builds a dense
+``n x n`` array.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from math import gcd, lcm
+from itertools import chain, pairwise
+from math import gcd
 
 import networkx as nx
 import numpy as np
+import scipy.sparse
+from scipy.sparse.csgraph import connected_components
 
-from simsgp.errors import GraphError
+from simsgp.errors import GraphError, shown
 
 __all__ = [
+    "DENSE_GAP_NODES",
     "GRAPHS",
+    "MAX_SCHEDULE_ENTRIES",
     "GraphSchedule",
     "check_column_stochastic",
     "check_doubly_stochastic",
@@ -56,6 +70,16 @@ GRAPHS: tuple[str, ...] = (
     "ring",
     "complete",
 )
+
+MAX_SCHEDULE_ENTRIES: int = 10_000_000
+"""Most out-peer entries (messages) over one period that :func:`make` builds.
+
+A schedule holds about 100 bytes per entry, about 300 once a run has used
+every phase's out- and in-peer lists. ``dynamic-directed-exponential`` on
+50 000 nodes lists 1.6 million; ``dynamic-directed-linear`` with
+``peers_per_itr = n - 1`` lists ``n**2 (n - 1)``, a billion at ``n = 1024``,
+and is refused.
+"""
 
 _Phase = tuple[tuple[int, ...], ...]
 
@@ -98,49 +122,68 @@ class GraphSchedule:
     phases: tuple[_Phase, ...]
     period: int = field(init=False)
     passive: frozenset[int] = frozenset()
-    _out: list[list[list[int]]] = field(init=False, repr=False, compare=False)
-    _in: list[list[list[int]]] = field(init=False, repr=False, compare=False)
-    _flat: list[tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False, compare=False)
+    _out: list[list[list[int]] | None] = field(init=False, repr=False, compare=False)
+    """Per phase: the out-peer lists, built on first use."""
+    _in: list[list[list[int]] | None] = field(init=False, repr=False, compare=False)
+    """Per phase: the in-peer lists, built on first use."""
+    _edges: list[tuple[np.ndarray, np.ndarray]] = field(init=False, repr=False, compare=False)
+    """Per phase: every node's out-degree and all out-peers, node after node (int64 arrays)."""
 
     def __post_init__(self) -> None:
-        _check_phases(self.n, self.phases, self.passive)
-        phases = _shortest_cycle(tuple(tuple(tuple(p) for p in phase) for phase in self.phases))
+        _check_size(self.n, self.passive)
+        if len(self.phases) == 0:
+            raise GraphError("phases is empty; a schedule needs at least one iteration")
+        checked = [_checked_phase(self.n, t, phase) for t, phase in enumerate(self.phases)]
+        phases = _shortest_cycle(tuple(phase for phase, _ in checked))
         object.__setattr__(self, "phases", phases)
         object.__setattr__(self, "period", len(phases))
-        object.__setattr__(self, "_out", [[list(p) for p in phase] for phase in phases])
-        object.__setattr__(self, "_in", [_invert(self.n, phase) for phase in phases])
-        object.__setattr__(self, "_flat", [_flat_weights(self.n, phase) for phase in phases])
+        object.__setattr__(self, "_edges", [edges for _, edges in checked[: len(phases)]])
+        object.__setattr__(self, "_out", [None] * len(phases))
+        object.__setattr__(self, "_in", [None] * len(phases))
 
     def out_peers(self, t: int) -> list[list[int]]:
-        """Every node's out-peers at iteration ``t``, in O(1).
+        """Every node's out-peers at iteration ``t``, in O(1) once built.
 
-        Returns the cached lists of the phase ``t % period``; do not modify them.
+        Returns the cached lists of the phase ``t % period`` (built on the
+        first call for that phase); do not modify them.
 
         Examples
         --------
         >>> make("dynamic-directed-exponential", 4).out_peers(1)
         [[3], [0], [1], [2]]
         """
-        return self._out[t % self.period]
+        phase = t % self.period
+        peers = self._out[phase]
+        if peers is None:
+            peers = self._out[phase] = list(map(list, self.phases[phase]))
+        return peers
 
     def in_peers(self, t: int) -> list[list[int]]:
         """Every node's in-peers at iteration ``t``: sorted, one entry per message.
+
+        Cached per phase like :meth:`out_peers`.
 
         Examples
         --------
         >>> make("ring", 4, 2).in_peers(0)
         [[1, 3], [0, 2], [1, 3], [0, 2]]
         """
-        return self._in[t % self.period]
+        phase = t % self.period
+        peers = self._in[phase]
+        if peers is None:
+            peers = self._in[phase] = _invert(self.n, *self._edges[phase])
+        return peers
 
     def mixing_matrix(self, t: int) -> np.ndarray:
-        """The column-stochastic push-sum matrix of iteration ``t``.
+        """The column-stochastic push-sum matrix of iteration ``t``, as a dense ``(n, n)`` array.
 
         Column ``j`` holds node ``j``'s weights: ``P[j, j] = 1 / (k_j + 1)`` and
         ``P[i, j] += 1 / (k_j + 1)`` for each out-peer ``i`` (duplicates add up),
         ``k_j = len(out_peers(t)[j])``. A node with no out-peers keeps everything.
         A node listed as its own out-peer keeps that share too (the official code
-        would lose it, since it never receives from itself).
+        would lose it, since it never receives from itself). It takes
+        ``8 n**2`` bytes; :meth:`sparse_mixing_matrix` holds the same entries
+        in memory proportional to the number of messages.
 
         Examples
         --------
@@ -149,25 +192,78 @@ class GraphSchedule:
                [0.5, 0.5, 0. ],
                [0. , 0.5, 0.5]])
         """
-        flat_index, weights = self._flat[t % self.period]
-        return np.bincount(flat_index, weights=weights, minlength=self.n * self.n).reshape(self.n, self.n)
+        return self.sparse_mixing_matrix(t).toarray(order="C")
+
+    def sparse_mixing_matrix(self, t: int) -> scipy.sparse.csc_array:
+        """:meth:`mixing_matrix` of iteration ``t`` as a scipy sparse array (CSC, duplicates summed).
+
+        Examples
+        --------
+        >>> P = make("dynamic-directed-exponential", 2, 2).sparse_mixing_matrix(0)
+        >>> P.nnz, P.toarray().tolist() == make("dynamic-directed-exponential", 2, 2).mixing_matrix(0).tolist()
+        (4, True)
+        """
+        degrees, targets = self._edges[t % self.period]
+        starts = np.concatenate([[0], np.cumsum(degrees + 1)])  # column j: the node itself, then its out-peers
+        rows = np.empty(starts[-1], dtype=np.int64)
+        own = np.zeros(starts[-1], dtype=bool)
+        own[starts[:-1]] = True
+        rows[own], rows[~own] = np.arange(self.n), targets
+        P = scipy.sparse.csc_array((np.repeat(1.0 / (degrees + 1.0), degrees + 1), rows, starts), shape=(self.n, self.n))
+        P.sum_duplicates()
+        return P
 
 
-def _check_phases(n: int, phases: Sequence[Sequence[Sequence[int]]], passive: frozenset[int]) -> None:
-    """Raise GraphError unless ``phases`` is a non-empty cycle of valid out-peer lists."""
-    if n < 2:
-        raise GraphError(f"n={n}; a communication graph needs n >= 2 nodes")
-    if len(phases) == 0:
-        raise GraphError("phases is empty; a schedule needs at least one iteration")
-    for t, phase in enumerate(phases):
-        if len(phase) != n:
-            raise GraphError(f"phases[{t}] lists {len(phase)} nodes; expected n={n}")
-        for i, peers in enumerate(phase):
-            bad = [p for p in peers if not 0 <= p < n]
-            if bad:
-                raise GraphError(f"phases[{t}][{i}] has peers {bad}; allowed are 0..{n - 1}")
-    if not passive <= set(range(n)):
-        raise GraphError(f"passive={sorted(passive)}; allowed are nodes 0..{n - 1}")
+def _is_index(value: object) -> bool:
+    """Whether ``value`` is an integer node number: a Python or numpy int, not a bool or float."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _check_size(n: int, passive: frozenset[int]) -> None:
+    """GraphError unless ``n >= 2`` is an integer and ``passive`` holds only nodes ``0 .. n - 1``."""
+    if not _is_index(n) or n < 2:
+        raise GraphError(f"n={shown(n)}; a communication graph needs an integer n >= 2 nodes")
+    if not all(_is_index(p) and 0 <= p < n for p in passive):
+        raise GraphError(f"passive={shown(sorted(passive, key=repr))}; allowed are nodes 0..{n - 1}")
+
+
+def _checked_phase(n: int, t: int, phase: Sequence[Sequence[int]]) -> tuple[_Phase, tuple[np.ndarray, np.ndarray]]:
+    """Phase ``t`` as tuples of Python ints and as (out-degrees, out-peers) arrays; GraphError if malformed.
+
+    The checks run on whole arrays, so a phase of a million messages takes a fraction of a second.
+    """
+    if len(phase) != n:
+        raise GraphError(f"phases[{t}] lists {len(phase)} nodes; expected n={n}")
+    try:
+        degrees = np.fromiter(map(len, phase), dtype=np.int64, count=n)
+        peers = list(chain.from_iterable(phase))
+        kinds = set(map(type, peers))
+        integral = all(issubclass(kind, (int, np.integer)) and not issubclass(kind, bool) for kind in kinds)
+        targets = np.array(peers, dtype=np.int64) if integral else None
+    except (TypeError, OverflowError):
+        targets = None
+    if targets is None or (targets.size and not (targets.min() >= 0 and targets.max() < n)):
+        raise _bad_peers(n, t, phase)
+    if kinds <= {int}:
+        return tuple(map(tuple, phase)), (degrees, targets)
+    return tuple(map(tuple, _split(targets.tolist(), degrees))), (degrees, targets)
+
+
+def _bad_peers(n: int, t: int, phase: Sequence[Sequence[int]]) -> GraphError:
+    """The error naming the first node of phase ``t`` whose out-peers are not node numbers ``0 .. n - 1``."""
+    for i, peers in enumerate(phase):
+        if not isinstance(peers, Collection):
+            return GraphError(f"phases[{t}][{i}]={shown(peers)}; expected a sequence of node numbers 0..{n - 1}")
+        bad = [p for p in peers if not (_is_index(p) and 0 <= p < n)]
+        if bad:
+            return GraphError(f"phases[{t}][{i}] has peers {shown(bad)}; allowed are 0..{n - 1} (integers)")
+    raise AssertionError("unreachable: the phase was found malformed")  # pragma: no cover
+
+
+def _split(flat: list[int], counts: np.ndarray) -> list[list[int]]:
+    """``flat`` cut into consecutive lists of ``counts[0]``, ``counts[1]``, ... items."""
+    bounds = [0, *np.cumsum(counts).tolist()]
+    return [flat[a:b] for a, b in pairwise(bounds)]
 
 
 def _shortest_cycle(phases: tuple[_Phase, ...]) -> tuple[_Phase, ...]:
@@ -177,25 +273,16 @@ def _shortest_cycle(phases: tuple[_Phase, ...]) -> tuple[_Phase, ...]:
     return phases[:period]
 
 
-def _invert(n: int, phase: _Phase) -> list[list[int]]:
-    """In-peer lists (sorted, with multiplicity) of one phase's out-peer lists."""
-    incoming: list[list[int]] = [[] for _ in range(n)]
-    for src, peers in enumerate(phase):
-        for dst in peers:
-            incoming[dst].append(src)
-    return [sorted(srcs) for srcs in incoming]
-
-
-def _flat_weights(n: int, phase: _Phase) -> tuple[np.ndarray, np.ndarray]:
-    """Flat indices ``i * n + j`` and weights of one phase's mixing matrix entries."""
-    rows = [i for j, peers in enumerate(phase) for i in (j, *peers)]
-    cols = [j for j, peers in enumerate(phase) for _ in range(len(peers) + 1)]
-    weights = [1.0 / (len(peers) + 1) for peers in phase for _ in range(len(peers) + 1)]
-    return np.asarray(rows, dtype=np.int64) * n + np.asarray(cols, dtype=np.int64), np.asarray(weights)
+def _invert(n: int, degrees: np.ndarray, targets: np.ndarray) -> list[list[int]]:
+    """In-peer lists (sorted, with multiplicity) of one phase's out-degrees and out-peers."""
+    sources = np.repeat(np.arange(n), degrees)  # nondecreasing, so a stable sort by target keeps them sorted
+    return _split(sources[np.argsort(targets, kind="stable")].tolist(), np.bincount(targets, minlength=n))
 
 
 # ---------------------------------------------------------------------------
-# Phone books of the official code, one function per graph class.
+# Phone books of the official code, one function per graph class. Each gives
+# the phone book of rank 0, i.e. the offsets d (mod n) of every rank r's book
+# r + d mod n: the official loops build every rank's book from the same offsets.
 
 
 def _powers_up_to(base: int, limit: int) -> int:
@@ -214,17 +301,17 @@ def _powers_up_to(base: int, limit: int) -> int:
     return count
 
 
-def _directed_exponential_book(rank: int, n: int, k: int) -> list[int]:
-    """``DynamicDirectedExponentialGraph``: rank +- 2**i for i = 0 .. floor(log2(n - 1))."""
+def _directed_exponential_book(n: int, k: int) -> list[int]:
+    """``DynamicDirectedExponentialGraph``: offsets +- 2**i for i = 0 .. floor(log2(n - 1))."""
     del k
     # (n - 1).bit_length() == floor(log2(n - 1)) + 1 exactly; the official float
     # int(log(n - 1, 2)) agrees for every n below 2**48 + 1 but not beyond.
-    return [peer for i in range((n - 1).bit_length()) for peer in ((rank + 2**i) % n, (rank - 2**i) % n)]
+    return [d % n for i in range((n - 1).bit_length()) for d in (2**i, -(2**i))]
 
 
-def _npeer_exponential_book(rank: int, n: int, k: int) -> list[int]:
-    """``NPeerDynamicDirectedExponentialGraph``: rank + j (k + 1)**i, j = 1 .. k."""
-    return [(rank + j * (k + 1) ** i) % n for i in range(_powers_up_to(k + 1, n - 1)) for j in range(1, k + 1)]
+def _npeer_exponential_book(n: int, k: int) -> list[int]:
+    """``NPeerDynamicDirectedExponentialGraph``: offsets j (k + 1)**i, j = 1 .. k."""
+    return [(j * (k + 1) ** i) % n for i in range(_powers_up_to(k + 1, n - 1)) for j in range(1, k + 1)]
 
 
 def _is_passive(rank: int) -> bool:
@@ -232,44 +319,43 @@ def _is_passive(rank: int) -> bool:
     return rank % 2 == 0
 
 
-def _bipartite_book(rank: int, n: int, distances: Sequence[int]) -> list[int]:
-    """Peers rank +- d kept only when both lie on the other side of the bipartition."""
-    book = []
-    for d in distances:
-        forward, backward = (rank + d) % n, (rank - d) % n
-        if _is_passive(forward) != _is_passive(rank) and _is_passive(backward) != _is_passive(rank):
-            book += [forward, backward]
-    return book
+def _bipartite_book(n: int, distances: Sequence[int]) -> list[int]:
+    """Offsets +- d, kept (as the official code does) only when both peers lie across the bipartition.
+
+    With ``n`` even (which :func:`make` requires), ``rank +- d mod n`` has the
+    other parity than ``rank`` exactly when ``d`` is odd, at every rank.
+    """
+    return [offset % n for d in distances if d % 2 for offset in (d, -d)]
 
 
-def _bipartite_exponential_book(rank: int, n: int, k: int) -> list[int]:
+def _bipartite_exponential_book(n: int, k: int) -> list[int]:
     """``DynamicBipartiteExponentialGraph``: distances 1, then 1 + 2**i for i >= 1."""
     del k
     distances = [1] + [1 + 2**i for i in range(1, (n - 1).bit_length())]
-    return _bipartite_book(rank, n, distances)
+    return _bipartite_book(n, distances)
 
 
-def _directed_linear_book(rank: int, n: int, k: int) -> list[int]:
-    """``DynamicDirectedLinearGraph``: rank +- i for odd i = 1 .. n - 1."""
+def _directed_linear_book(n: int, k: int) -> list[int]:
+    """``DynamicDirectedLinearGraph``: offsets +- i for odd i = 1 .. n - 1."""
     del k
-    return [peer for i in range(1, n, 2) for peer in ((rank + i) % n, (rank - i) % n)]
+    return [d % n for i in range(1, n, 2) for d in (i, -i)]
 
 
-def _bipartite_linear_book(rank: int, n: int, k: int) -> list[int]:
-    """``DynamicBipartiteLinearGraph``: rank +- i for i = 1 .. n - 1, across the bipartition."""
+def _bipartite_linear_book(n: int, k: int) -> list[int]:
+    """``DynamicBipartiteLinearGraph``: offsets +- i for i = 1 .. n - 1, across the bipartition."""
     del k
-    return _bipartite_book(rank, n, range(1, n))
+    return _bipartite_book(n, range(1, n))
 
 
-def _ring_book(rank: int, n: int, k: int) -> list[int]:
-    """``RingGraph``: rank + 1, rank - 1."""
+def _ring_book(n: int, k: int) -> list[int]:
+    """``RingGraph``: offsets +1, -1."""
     del k
-    return [(rank + 1) % n, (rank - 1) % n]
+    return [1 % n, -1 % n]
 
 
-_Book = Callable[[int, int, int], list[int]]
+_Book = Callable[[int, int], list[int]]
 
-# name -> (phone-book builder, is_dynamic_graph() of the official class)
+# name -> (phone-book offsets, is_dynamic_graph() of the official class)
 _BOOKS: dict[str, tuple[_Book, bool]] = {
     "dynamic-directed-exponential": (_directed_exponential_book, True),
     "npeer-dynamic-directed-exponential": (_npeer_exponential_book, True),
@@ -280,22 +366,37 @@ _BOOKS: dict[str, tuple[_Book, bool]] = {
 }
 
 
-def _rotating_phases(books: list[list[int]], k: int, dynamic: bool) -> tuple[_Phase, ...]:
-    """Out-peers per iteration: entries ``t k .. t k + k - 1`` of each phone book (mod its length).
+def _rotating_phases(book: list[int], n: int, k: int, cycle: int) -> tuple[_Phase, ...]:
+    """Out-peers per iteration ``t < cycle``: rank + entries ``t k .. t k + k - 1`` of the offsets (mod their length).
 
-    A static graph keeps the entries of iteration 0. A dynamic one repeats after
-    ``L / gcd(L, k)`` iterations for phone-book length ``L``.
+    A static graph has ``cycle = 1`` (the entries of iteration 0); a dynamic
+    one repeats after ``L / gcd(L, k)`` iterations for phone-book length ``L``.
     """
-    cycle = lcm(*(len(book) // gcd(len(book), k) for book in books)) if dynamic else 1
-    return tuple(
-        tuple(tuple(book[(t * k + j) % len(book)] for j in range(k)) for book in books) for t in range(cycle)
-    )
+    offsets, ranks, entries = np.asarray(book, dtype=np.int64), np.arange(n, dtype=np.int64), np.arange(k)
+    return tuple(_rows(ranks + offsets[(t * k + entries) % len(book)][:, None], n) for t in range(cycle))
+
+
+def _rows(peers: np.ndarray, n: int) -> _Phase:
+    """Row ``i`` of the ``(k, n)`` array ``peers mod n`` is entry ``i`` of every node: one tuple per node."""
+    return tuple(zip(*(peers % n).tolist()))
+
+
+def _check_entries(name: str, n: int, k: int, cycle: int) -> None:
+    """GraphError if ``n`` nodes with ``k`` out-peers over ``cycle`` iterations exceed :data:`MAX_SCHEDULE_ENTRIES`."""
+    entries = n * k * cycle
+    if entries > MAX_SCHEDULE_ENTRIES:
+        raise GraphError(
+            f"graph {name!r} with n={n} and peers_per_itr={k} lists {entries} out-peers over "
+            f"{'its period of ' * (cycle > 1)}{_iterations(cycle)}; at most {MAX_SCHEDULE_ENTRIES} "
+            "are supported: use fewer nodes or peers_per_itr"
+        )
 
 
 def _complete(n: int) -> GraphSchedule:
-    """Every node pushes to all others every iteration."""
-    phase = tuple(tuple(i for i in range(n) if i != j) for j in range(n))
-    return GraphSchedule("complete", n, n - 1, (phase,))
+    """Every node pushes to all others every iteration, in increasing order."""
+    _check_entries("complete", n, n - 1, 1)
+    others, nodes = np.arange(n - 1)[:, None], np.arange(n)
+    return GraphSchedule("complete", n, n - 1, (_rows(others + (others >= nodes), n),))  # j: 0..j-1, j+1..n-1
 
 
 def make(name: str, n: int, peers_per_itr: int = 1) -> GraphSchedule:
@@ -319,8 +420,16 @@ def make(name: str, n: int, peers_per_itr: int = 1) -> GraphSchedule:
     Raises
     ------
     GraphError
-        For an unknown name, ``n < 2``, an odd ``n`` for a bipartite graph, or
-        ``peers_per_itr`` outside ``1 .. len(phone book)``.
+        For an unknown name, ``n < 2``, an odd ``n`` for a bipartite graph,
+        ``peers_per_itr`` outside ``1 .. len(phone book)``, or a schedule of
+        more than :data:`MAX_SCHEDULE_ENTRIES` out-peers over one period
+        (refused before anything is built).
+
+    Notes
+    -----
+    Time and memory grow with the number of out-peer entries over one period,
+    ``n * peers_per_itr * period``, and nothing else: 50 000 nodes of
+    ``dynamic-directed-exponential`` (period 32) take a few seconds.
 
     Examples
     --------
@@ -333,49 +442,60 @@ def make(name: str, n: int, peers_per_itr: int = 1) -> GraphSchedule:
     simsgp.errors.GraphError: peers_per_itr=3 is out of range for 'ring' with n=8; allowed are 1..2 (its phone-book ...
     """
     if name not in GRAPHS:
-        raise GraphError(f"graph name={name!r} is unknown; allowed are {', '.join(GRAPHS)}")
-    if n < 2:
-        raise GraphError(f"n={n}; graph {name!r} needs n >= 2 nodes")
+        raise GraphError(f"graph name={shown(name)} is unknown; allowed are {', '.join(GRAPHS)}")
+    if not _is_index(n) or n < 2:
+        raise GraphError(f"n={shown(n)}; graph {name!r} needs an integer n >= 2 nodes")
     if name == "complete":
         return _complete(n)
     if "bipartite" in name and n % 2:
         raise GraphError(f"n={n} is odd; graph {name!r} needs an even n (even ranks passive, odd ranks active)")
-    if peers_per_itr < 1:
+    if not _is_index(peers_per_itr) or peers_per_itr < 1:
         raise GraphError(
-            f"peers_per_itr={peers_per_itr} is out of range for {name!r}; allowed are 1 up to its phone-book length"
+            f"peers_per_itr={shown(peers_per_itr)} is out of range for {name!r}; "
+            "allowed are 1 up to its phone-book length"
         )
+    _check_entries(name, n, peers_per_itr, 1)  # before the phone book, which can hold peers_per_itr entries
     build, dynamic = _BOOKS[name]
-    books = [build(rank, n, peers_per_itr) for rank in range(n)]
-    length = len(books[0])
+    book = build(n, peers_per_itr)
+    length = len(book)
     if peers_per_itr > length:
         raise GraphError(
             f"peers_per_itr={peers_per_itr} is out of range for {name!r} with n={n}; "
             f"allowed are 1..{length} (its phone-book length)"
         )
+    cycle = length // gcd(length, peers_per_itr) if dynamic else 1
+    _check_entries(name, n, peers_per_itr, cycle)
     passive = frozenset(filter(_is_passive, range(n))) if "bipartite" in name else frozenset()
-    return GraphSchedule(name, n, peers_per_itr, _rotating_phases(books, peers_per_itr, dynamic), passive)
+    return GraphSchedule(name, n, peers_per_itr, _rotating_phases(book, n, peers_per_itr, cycle), passive)
 
 
 def from_digraph(g: nx.DiGraph, *, name: str = "digraph") -> GraphSchedule:
-    """A static schedule: each node pushes to all its successors every iteration.
+    """A static schedule: each node pushes along all its out-edges every iteration.
 
     Parameters
     ----------
-    g : networkx.DiGraph
-        Nodes must be exactly ``0 .. n - 1`` with ``n >= 2``; self loops are
-        ignored. Out-peers are listed in increasing order.
+    g : networkx.DiGraph or networkx.MultiDiGraph
+        Nodes must be exactly the integers ``0 .. n - 1`` with ``n >= 2``
+        (Python or numpy ints; floats such as ``0.0`` and bools are refused).
+        Out-peers are listed in increasing order. Parallel edges of a
+        MultiDiGraph are kept: ``m`` edges ``i -> j`` make ``i`` send to ``j``
+        ``m`` times per iteration, and ``j`` gets ``m`` shares of ``i``'s mass
+        in the mixing matrix, as the node processes send them. Self loops
+        (any number of them) are ignored: a node keeps its own share without
+        sending it to itself.
     name : str, optional
         Name of the schedule.
 
     Returns
     -------
     GraphSchedule
-        Period 1; ``peers_per_itr`` is the largest out-degree.
+        Period 1; ``peers_per_itr`` is the largest out-degree, parallel edges
+        counted, self loops not.
 
     Raises
     ------
     GraphError
-        If ``g`` is undirected or its nodes are not ``0 .. n - 1``.
+        If ``g`` is undirected or its nodes are not the integers ``0 .. n - 1``.
 
     Examples
     --------
@@ -383,27 +503,42 @@ def from_digraph(g: nx.DiGraph, *, name: str = "digraph") -> GraphSchedule:
     >>> s = from_digraph(nx.DiGraph([(0, 1), (0, 2), (1, 0), (2, 2)]))
     >>> s.out_peers(0), s.peers_per_itr
     ([[1, 2], [0], []], 2)
+    >>> m = from_digraph(nx.MultiDiGraph([(0, 1), (0, 1), (1, 0)]))
+    >>> m.out_peers(0), m.mixing_matrix(0)[:, 0].tolist()
+    ([[1, 1], [0]], [0.3333333333333333, 0.6666666666666666])
     """
     if not g.is_directed():
-        raise GraphError(f"g is an undirected {type(g).__name__}; expected a networkx DiGraph")
+        raise GraphError(f"g is an undirected {type(g).__name__}; expected a networkx DiGraph or MultiDiGraph")
     n = g.number_of_nodes()
-    if set(g.nodes) != set(range(n)):
-        extra = sorted(map(repr, set(g.nodes) - set(range(n))))
-        raise GraphError(f"g has nodes {', '.join(extra)}; the nodes must be exactly 0..{n - 1}")
-    phase = tuple(tuple(sorted(j for j in g.successors(i) if j != i)) for i in range(n))
+    bad = sorted(shown(v) for v in g.nodes if not (_is_index(v) and 0 <= v < n))
+    if bad:  # n distinct integers in 0 .. n - 1 are exactly 0 .. n - 1
+        listed = ", ".join(bad[:_SHOWN_WHEN_LARGE]) + (", ..." if len(bad) > _SHOWN_WHEN_LARGE else "")
+        raise GraphError(f"g has nodes {listed}; the nodes must be exactly 0..{n - 1} (integers, not floats or bools)")
+    phase = tuple(tuple(sorted(int(j) for _, j in g.out_edges(i) if j != i)) for i in range(n))
     return GraphSchedule(name, n, max((len(peers) for peers in phase), default=0), (phase,))
 
 
 # ---------------------------------------------------------------------------
-# Checks on matrices.
+# Checks on matrices, dense (numpy) or sparse (scipy.sparse).
+
+_Matrix = np.ndarray | scipy.sparse.sparray | scipy.sparse.spmatrix
 
 
-def _square(P: np.ndarray) -> np.ndarray:
-    """``P`` as a float array, or GraphError unless it is a square matrix."""
-    P = np.asarray(P, dtype=float)
+def _square(P: _Matrix) -> np.ndarray | scipy.sparse.csc_array:
+    """``P`` as a float array (a CSC array, duplicates summed, if sparse), or GraphError unless square."""
+    if scipy.sparse.issparse(P):
+        P = scipy.sparse.csc_array(P, dtype=float)
+        P.sum_duplicates()
+    else:
+        P = np.asarray(P, dtype=float)
     if P.ndim != 2 or P.shape[0] != P.shape[1]:
         raise GraphError(f"P has shape {P.shape}; expected a square (n, n) matrix")
     return P
+
+
+def _sums(P: np.ndarray | scipy.sparse.csc_array, kind: str) -> np.ndarray:
+    """Column (``kind="column"``) or row sums of a matrix from :func:`_square`."""
+    return np.asarray(P.sum(axis=0 if kind == "column" else 1)).ravel()
 
 
 def _first_bad(sums: np.ndarray, atol: float) -> int | None:
@@ -412,8 +547,21 @@ def _first_bad(sums: np.ndarray, atol: float) -> int | None:
     return int(bad[0]) if bad.size else None
 
 
-def is_column_stochastic(P: np.ndarray, *, atol: float = 1e-12) -> bool:
-    """Whether ``P`` is nonnegative and every column sums to 1 within ``atol``.
+def _first_negative(P: np.ndarray | scipy.sparse.csc_array, atol: float) -> tuple[int, int, float] | None:
+    """Row, column and value of the first entry (row-major) of a matrix from :func:`_square` below ``-atol`` or NaN."""
+    if isinstance(P, np.ndarray):
+        bad = np.argwhere(~(P >= -atol))
+        return (int(bad[0][0]), int(bad[0][1]), float(P[tuple(bad[0])])) if bad.size else None
+    bad = np.flatnonzero(~(P.data >= -atol))
+    if not bad.size:
+        return None
+    entries = P.tocoo()  # same order of entries as P.data
+    first = bad[np.lexsort((entries.col[bad], entries.row[bad]))[0]]
+    return int(entries.row[first]), int(entries.col[first]), float(P.data[first])
+
+
+def is_column_stochastic(P: _Matrix, *, atol: float = 1e-12) -> bool:
+    """Whether ``P`` (dense or scipy sparse) is nonnegative and every column sums to 1 within ``atol``.
 
     Examples
     --------
@@ -424,11 +572,11 @@ def is_column_stochastic(P: np.ndarray, *, atol: float = 1e-12) -> bool:
     False
     """
     P = _square(P)
-    return bool(np.all(P >= -atol)) and _first_bad(P.sum(axis=0), atol) is None
+    return _first_negative(P, atol) is None and _first_bad(_sums(P, "column"), atol) is None
 
 
-def is_row_stochastic(P: np.ndarray, *, atol: float = 1e-12) -> bool:
-    """Whether ``P`` is nonnegative and every row sums to 1 within ``atol``.
+def is_row_stochastic(P: _Matrix, *, atol: float = 1e-12) -> bool:
+    """Whether ``P`` (dense or scipy sparse) is nonnegative and every row sums to 1 within ``atol``.
 
     Examples
     --------
@@ -439,19 +587,24 @@ def is_row_stochastic(P: np.ndarray, *, atol: float = 1e-12) -> bool:
     return is_column_stochastic(_square(P).T, atol=atol)
 
 
-def is_doubly_stochastic(P: np.ndarray, *, atol: float = 1e-12) -> bool:
-    """Whether ``P`` is both row- and column-stochastic within ``atol``.
+def is_doubly_stochastic(P: _Matrix, *, atol: float = 1e-12) -> bool:
+    """Whether ``P`` (dense or scipy sparse) is both row- and column-stochastic within ``atol``.
 
     Examples
     --------
     >>> is_doubly_stochastic(make("ring", 5).mixing_matrix(0))
     True
+    >>> is_doubly_stochastic(make("ring", 5).sparse_mixing_matrix(0))
+    True
     """
     return is_column_stochastic(P, atol=atol) and is_row_stochastic(P, atol=atol)
 
 
-def check_column_stochastic(P: np.ndarray, *, atol: float = 1e-12) -> None:
+def check_column_stochastic(P: _Matrix, *, atol: float = 1e-12) -> None:
     """Raise GraphError naming the first negative entry or column not summing to 1.
+
+    ``P`` may be dense or scipy sparse (e.g. :meth:`GraphSchedule.sparse_mixing_matrix`,
+    which a run checks); the messages are the same.
 
     Examples
     --------
@@ -462,12 +615,14 @@ def check_column_stochastic(P: np.ndarray, *, atol: float = 1e-12) -> None:
     simsgp.errors.GraphError: column 0 of the mixing matrix sums to 0.9; expected 1 (atol=1e-12)
     """
     P = _square(P)
-    _check_nonnegative(P)
+    _check_nonnegative(P, atol)
     _check_sums(P, "column", atol)
 
 
-def check_doubly_stochastic(P: np.ndarray, *, atol: float = 1e-12) -> None:
+def check_doubly_stochastic(P: _Matrix, *, atol: float = 1e-12) -> None:
     """Raise GraphError naming the first negative entry or column or row not summing to 1.
+
+    ``P`` may be dense or scipy sparse.
 
     Examples
     --------
@@ -478,22 +633,22 @@ def check_doubly_stochastic(P: np.ndarray, *, atol: float = 1e-12) -> None:
     simsgp.errors.GraphError: row 0 of the mixing matrix sums to 1.5; expected 1 (atol=1e-12)
     """
     P = _square(P)
-    _check_nonnegative(P)
+    _check_nonnegative(P, atol)
     _check_sums(P, "column", atol)
     _check_sums(P, "row", atol)
 
 
-def _check_nonnegative(P: np.ndarray, *, atol: float = 1e-12) -> None:
+def _check_nonnegative(P: np.ndarray | scipy.sparse.csc_array, atol: float) -> None:
     """GraphError naming the first entry of ``P`` below ``-atol`` (or NaN)."""
-    bad = np.argwhere(~(P >= -atol))
-    if bad.size:
-        i, j = bad[0]
-        raise GraphError(f"mixing matrix entry [{i}, {j}] is {P[i, j]:.6g}; expected >= 0")
+    bad = _first_negative(P, atol)
+    if bad is not None:
+        i, j, value = bad
+        raise GraphError(f"mixing matrix entry [{i}, {j}] is {value:.6g}; expected >= 0")
 
 
-def _check_sums(P: np.ndarray, kind: str, atol: float) -> None:
+def _check_sums(P: np.ndarray | scipy.sparse.csc_array, kind: str, atol: float) -> None:
     """GraphError naming the first column (``kind="column"``) or row of ``P`` not summing to 1."""
-    sums = P.sum(axis=0 if kind == "column" else 1)
+    sums = _sums(P, kind)
     bad = _first_bad(sums, atol)
     if bad is not None:
         raise GraphError(f"{kind} {bad} of the mixing matrix sums to {sums[bad]:.15g}; expected 1 (atol={atol:g})")
@@ -503,19 +658,20 @@ def _check_sums(P: np.ndarray, kind: str, atol: float) -> None:
 # Checks on schedules.
 
 
-def _union_graph(schedule: GraphSchedule) -> nx.DiGraph:
-    """All edges ``j -> i`` used during one period."""
-    g = nx.DiGraph()
-    g.add_nodes_from(range(schedule.n))
-    for t in range(schedule.period):
-        g.add_edges_from((j, i) for j, peers in enumerate(schedule.out_peers(t)) for i in peers)
-    return g
+def _union_components(schedule: GraphSchedule) -> np.ndarray:
+    """Each node's strongly connected component (a label) in the union of the edges ``j -> i`` over one period."""
+    n = schedule.n
+    sources = np.concatenate([np.repeat(np.arange(n), degrees) for degrees, _ in schedule._edges])
+    targets = np.concatenate([targets for _, targets in schedule._edges])
+    union = scipy.sparse.csr_array((np.ones(len(targets)), (sources, targets)), shape=(n, n))
+    return connected_components(union, directed=True, connection="strong")[1]
 
 
 def union_is_strongly_connected(schedule: GraphSchedule) -> bool:
     """Whether the union of the edges over one period is strongly connected.
 
-    Push-sum averages over all nodes only if it is.
+    Push-sum averages over all nodes only if it is. Runs on the edge list, in
+    memory proportional to the number of messages.
 
     Examples
     --------
@@ -525,11 +681,13 @@ def union_is_strongly_connected(schedule: GraphSchedule) -> bool:
     >>> union_is_strongly_connected(from_digraph(nx.DiGraph([(0, 1), (1, 0), (2, 3), (3, 2)])))
     False
     """
-    return nx.is_strongly_connected(_union_graph(schedule))
+    return bool((_union_components(schedule) == 0).all())
 
 
 def check_strongly_connected(schedule: GraphSchedule) -> None:
     """Raise GraphError unless the union over one period is strongly connected.
+
+    The message gives the number of components and (cut short) the one of node 0.
 
     Examples
     --------
@@ -539,17 +697,46 @@ def check_strongly_connected(schedule: GraphSchedule) -> None:
     ...
     simsgp.errors.GraphError: graph 'digraph' with n=3 is not strongly connected over one period ...
     """
-    if not union_is_strongly_connected(schedule):
-        components = sorted(sorted(c) for c in nx.strongly_connected_components(_union_graph(schedule)))
+    labels = _union_components(schedule)
+    count = int(labels.max()) + 1
+    if count > 1:
+        first = np.flatnonzero(labels == labels[0]).tolist()
         raise GraphError(
             f"graph {schedule.name!r} with n={schedule.n} is not strongly connected over one period "
-            f"({_iterations(schedule.period)}): {len(components)} strongly connected components, e.g. {components[0]}"
+            f"({_iterations(schedule.period)}): {count} strongly connected components, e.g. {shown(first)}"
         )
 
 
 def _iterations(count: int) -> str:
     """``"1 iteration"``, ``"6 iterations"``."""
     return f"{count} iteration{'s' * (count != 1)}"
+
+
+DENSE_GAP_NODES = 1024
+"""Most nodes for which :func:`spectral_gap` of a schedule that is not circulant is computed (dense eigenvalues)."""
+
+
+def _circulant_eigenvalues(schedule: GraphSchedule) -> np.ndarray | None:
+    """Eigenvalues of the period product if every phase is circulant, else None.
+
+    A phase is circulant when every node's out-peers are ``node + d mod n``
+    for the same offsets ``d``; its matrix is then diagonalised by the
+    discrete Fourier transform, the eigenvalues being the FFT of its first
+    column, and the product's eigenvalues are the products of the phases'.
+    """
+    n = schedule.n
+    eigenvalues = np.ones(n, dtype=complex)
+    for degrees, targets in schedule._edges:
+        k = int(degrees[0])
+        if (degrees != k).any():
+            return None
+        offsets = np.sort((targets.reshape(n, k) - np.arange(n)[:, None]) % n, axis=1)
+        if (offsets != offsets[0]).any():
+            return None
+        first_column = np.bincount(offsets[0], minlength=n) / (k + 1.0)
+        first_column[0] += 1.0 / (k + 1.0)  # the node's own share
+        eigenvalues *= np.fft.fft(first_column)
+    return eigenvalues
 
 
 def spectral_gap(schedule: GraphSchedule) -> float:
@@ -559,8 +746,22 @@ def spectral_gap(schedule: GraphSchedule) -> float:
     gossip; ``|lambda_2|`` is its second largest eigenvalue modulus (the largest
     is 1 for column-stochastic matrices). The consensus error of push-sum shrinks
     roughly by the factor ``|lambda_2|`` per period: a gap of 1 means exact
-    averaging within one period, a gap of 0 no guaranteed mixing (e.g. a union
-    that is not strongly connected). Rounding is clipped into ``[0, 1]``.
+    averaging within one period, a gap of 0 no guaranteed mixing. Rounding is
+    clipped into ``[0, 1]``.
+
+    The gap is exactly 0 when the union over one period is not strongly
+    connected: push-sum then does not reach the average of all nodes, whatever
+    the eigenvalues. For circulant schedules (every built-in one) the
+    eigenvalues are the products of the discrete Fourier transforms of the
+    matrices' first columns: exact, in ``O(period n log n)`` time, for any
+    ``n``. Other schedules are multiplied out densely and solved with
+    :func:`numpy.linalg.eigvals`, up to :data:`DENSE_GAP_NODES` nodes.
+
+    Raises
+    ------
+    GraphError
+        For a schedule that is not circulant with more than
+        :data:`DENSE_GAP_NODES` nodes.
 
     Examples
     --------
@@ -570,11 +771,22 @@ def spectral_gap(schedule: GraphSchedule) -> float:
     >>> math.isclose(spectral_gap(make("ring", 8)), 1 - math.cos(math.pi / 8))
     True
     """
-    product = np.eye(schedule.n)
-    for t in range(schedule.period):
-        product = schedule.mixing_matrix(t) @ product
-    moduli = np.sort(np.abs(np.linalg.eigvals(product)))[::-1]
-    return float(np.clip(1.0 - moduli[1], 0.0, 1.0))
+    if not union_is_strongly_connected(schedule):
+        return 0.0
+    eigenvalues = _circulant_eigenvalues(schedule)
+    if eigenvalues is not None:
+        second = float(np.abs(eigenvalues[1:]).max())  # eigenvalues[0] belongs to the all-ones vector: 1
+    elif schedule.n <= DENSE_GAP_NODES:
+        product = np.eye(schedule.n)
+        for t in range(schedule.period):
+            product = schedule.sparse_mixing_matrix(t) @ product
+        second = float(np.sort(np.abs(np.linalg.eigvals(product)))[-2])
+    else:
+        raise GraphError(
+            f"graph {schedule.name!r} with n={schedule.n}: the spectral gap of a schedule that is not circulant "
+            f"is computed only up to {DENSE_GAP_NODES} nodes"
+        )
+    return float(np.clip(1.0 - second, 0.0, 1.0))
 
 
 # ---------------------------------------------------------------------------
@@ -587,7 +799,8 @@ _SHOWN_WHEN_LARGE = 8
 def _peer_table(schedule: GraphSchedule, iterations: int) -> list[str]:
     """Lines of a table: one row per node, one column of out-peers per iteration."""
     nodes = schedule.n if schedule.n <= _SHOW_ALL_UP_TO else _SHOWN_WHEN_LARGE
-    cells = [[",".join(map(str, schedule.out_peers(t)[i])) or "-" for t in range(iterations)] for i in range(nodes)]
+    phases = [schedule.phases[t % schedule.period] for t in range(iterations)]  # the tuples: no peer lists built
+    cells = [[",".join(map(str, phase[i])) or "-" for phase in phases] for i in range(nodes)]
     heads = [f"t={t}" for t in range(iterations)]
     widths = [max(len(heads[t]), *(len(row[t]) for row in cells)) for t in range(iterations)]
     node_width = max(len("node"), len(str(nodes - 1)))
@@ -599,6 +812,13 @@ def _peer_table(schedule: GraphSchedule, iterations: int) -> list[str]:
     if nodes < schedule.n:
         lines.append(f"(first {nodes} of {schedule.n} nodes shown)")
     return lines
+
+
+def _node_list(nodes: list[int]) -> str:
+    """``"0, 2, 4"``; beyond 32 nodes the first 8 and how many there are."""
+    if len(nodes) <= _SHOW_ALL_UP_TO:
+        return ", ".join(map(str, nodes))
+    return f"{', '.join(map(str, nodes[:_SHOWN_WHEN_LARGE]))}, ... ({len(nodes)} nodes)"
 
 
 def _verdict(flags: list[bool]) -> str:
@@ -620,6 +840,9 @@ def describe(schedule: GraphSchedule, iterations: int | None = None) -> str:
     Returns
     -------
     str
+        The checks run on sparse matrices; the spectral gap line reads
+        ``not computed above 1024 nodes ...`` for a large schedule that is not
+        circulant (see :func:`spectral_gap`).
 
     Examples
     --------
@@ -637,19 +860,23 @@ def describe(schedule: GraphSchedule, iterations: int | None = None) -> str:
     union over one period strongly connected: yes
     spectral gap (1 - |lambda_2| of the period product): 1
     """
-    shown = schedule.period if iterations is None else iterations
-    matrices = [schedule.mixing_matrix(t) for t in range(schedule.period)]
+    shown_iterations = schedule.period if iterations is None else iterations
+    matrices = [schedule.sparse_mixing_matrix(t) for t in range(schedule.period)]
+    try:
+        gap = f"{spectral_gap(schedule):.6g}"
+    except GraphError:
+        gap = f"not computed above {DENSE_GAP_NODES} nodes for a schedule that is not circulant"
     lines = [
         f"graph: {schedule.name}",
         f"nodes: {schedule.n}  peers_per_itr: {schedule.peers_per_itr}  period: {_iterations(schedule.period)}",
     ]
     if schedule.passive:
-        lines.append(f"passive nodes (receive before sending): {', '.join(map(str, sorted(schedule.passive)))}")
-    lines += ["out-peers (row: node, column: iteration)", *_peer_table(schedule, shown)]
+        lines.append(f"passive nodes (receive before sending): {_node_list(sorted(schedule.passive))}")
+    lines += ["out-peers (row: node, column: iteration)", *_peer_table(schedule, shown_iterations)]
     lines += [
         f"column-stochastic: {_verdict([is_column_stochastic(P) for P in matrices])}",
         f"doubly-stochastic: {_verdict([is_doubly_stochastic(P) for P in matrices])}",
         f"union over one period strongly connected: {'yes' if union_is_strongly_connected(schedule) else 'no'}",
-        f"spectral gap (1 - |lambda_2| of the period product): {spectral_gap(schedule):.6g}",
+        f"spectral gap (1 - |lambda_2| of the period product): {gap}",
     ]
     return "\n".join(lines)

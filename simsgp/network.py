@@ -34,18 +34,18 @@ import numpy as np
 import simpy
 from simpy.events import NORMAL, Event
 
-from simsgp.errors import TopologyError
+from simsgp.errors import TopologyError, shown
 
 __all__ = [
     "TOPOLOGY_DIR",
     "Network",
     "Topology",
     "available_topologies",
-    "topology_path",
     "load_topology",
     "racks",
     "sites",
     "star",
+    "topology_path",
 ]
 
 try:  # Python >= 3.11
@@ -215,16 +215,22 @@ def racks(
     >>> float(topo.capacity[12]), topo.latency(0, 3), topo.latency(0, 5)
     (1250000000.0, 2e-05, 2.5e-05)
     """
-    if np.ndim(bandwidth) != 0:
-        raise TopologyError(f"bandwidth={bandwidth!r}; racks expect one number for every host NIC")
+    if isinstance(bandwidth, (list, tuple)) or np.ndim(bandwidth) != 0:
+        raise TopologyError(f"bandwidth={shown(bandwidth)}; racks expect one number for every host NIC")
     capacity, names = _host_nics(n_hosts, bandwidth, latency, down_bandwidth=None, efficiency=efficiency)
-    if isinstance(rack_size, bool) or not isinstance(rack_size, int) or rack_size < 1:
-        raise TopologyError(f"rack_size={rack_size!r}; expected an integer >= 1")
-    if isinstance(oversubscription, bool) or not isinstance(oversubscription, (int, float)):
-        raise TopologyError(f"oversubscription={oversubscription!r}; expected a finite number >= 1")
-    if not 1 <= oversubscription < math.inf:
-        raise TopologyError(f"oversubscription={oversubscription!r}; expected a finite number >= 1")
+    if isinstance(rack_size, bool) or not isinstance(rack_size, (int, np.integer)) or rack_size < 1:
+        raise TopologyError(f"rack_size={shown(rack_size)}; expected an integer >= 1")
+    ratio = _real(oversubscription)
+    if ratio is None or not 1 <= ratio < math.inf:
+        raise TopologyError(f"oversubscription={shown(oversubscription)}; expected a finite number >= 1")
     _check_nonnegative("core_latency", core_latency)
+    _check_finite_sum("latency + core_latency", latency, core_latency)
+    uplink = _real(rack_size) * float(bandwidth) / ratio
+    if not math.isfinite(uplink):
+        raise TopologyError(
+            f"rack_size={shown(rack_size)}: a rack uplink of rack_size * bandwidth / oversubscription = {uplink} "
+            "bytes per second; expected a finite number"
+        )
     n_racks = (n_hosts + rack_size - 1) // rack_size
     rack_names = [f"rack{r}" for r in range(n_racks)]
     return _two_level(
@@ -232,7 +238,7 @@ def racks(
         capacity,
         names,
         group=[h // rack_size for h in range(n_hosts)],
-        group_capacity=np.full(n_racks, rack_size * bandwidth / oversubscription * efficiency),
+        group_capacity=np.full(n_racks, uplink * efficiency),
         group_links=tuple(f"{r}.up" for r in rack_names) + tuple(f"{r}.down" for r in rack_names),
         pair_latency=latency + core_latency * (1.0 - np.eye(n_racks)),
     )
@@ -313,16 +319,19 @@ def sites(
     capacity, names = _host_nics(n_hosts, bandwidth, latency, down_bandwidth=None, efficiency=efficiency)
     matrix = _site_latency_matrix(site_latency)
     n_sites = len(matrix)
+    _check_finite_sum("latency + the largest site_latency", latency, matrix.max())
     wan = _positive_rates("wan_bandwidth", wan_bandwidth, n_sites, "site")
     if site_names is None:
         site_names = [f"site{a}" for a in range(n_sites)]
     elif (
-        isinstance(site_names, str)
+        not isinstance(site_names, (list, tuple))
         or not all(isinstance(s, str) for s in site_names)
         or len(site_names) != n_sites
         or len(set(site_names)) != n_sites
     ):
-        raise TopologyError(f"site_names={site_names!r}; expected {n_sites} distinct names, one per site_latency row")
+        raise TopologyError(
+            f"site_names={shown(site_names)}; expected {n_sites} distinct names, one per site_latency row"
+        )
     per_site, extra = divmod(n_hosts, n_sites)
     sizes = [per_site + (a < extra) for a in range(n_sites)]
     return _two_level(
@@ -350,8 +359,9 @@ def _host_nics(
     up = _positive_rates("bandwidth", bandwidth, n_hosts, "host")
     down = up if down_bandwidth is None else _positive_rates("down_bandwidth", down_bandwidth, n_hosts, "host")
     _check_nonnegative("latency", latency)
-    if not 0.0 < efficiency <= 1.0:
-        raise TopologyError(f"efficiency={efficiency!r}; expected a fraction in (0, 1]")
+    fraction = _real(efficiency)
+    if fraction is None or not 0.0 < fraction <= 1.0:
+        raise TopologyError(f"efficiency={shown(efficiency)}; expected a fraction in (0, 1]")
     names = tuple(f"h{h}.up" for h in range(n_hosts)) + tuple(f"h{h}.down" for h in range(n_hosts))
     return np.concatenate([up, down]) * efficiency, names
 
@@ -391,36 +401,81 @@ def _two_level(
     )
 
 
-def _positive_rates(what: str, value: float | Sequence[float], count: int, item: str) -> np.ndarray:
-    """``value`` as ``count`` positive bytes per second, one per ``item``."""
+def _real(value: object) -> float | None:
+    """``value`` as a float if it is a real number (int or float, numpy's too; not a bool), else None.
+
+    An integer too large for a float gives an infinity of its sign.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
     try:
-        values = np.broadcast_to(np.asarray(value, dtype=float), (count,)).copy()
-    except (TypeError, ValueError):
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+def _reals(value: object, ndim: int) -> np.ndarray | None:
+    """``value`` as a float array of ``ndim`` (0, 1 or 2) dimensions if it holds only real numbers, else None.
+
+    Lists and tuples (TOML arrays) are read entry by entry, so ``true``, ``"1"``
+    and nested tables are refused instead of being converted.
+    """
+    if isinstance(value, np.ndarray):
+        return value.astype(float) if value.ndim == ndim and value.dtype.kind in "iuf" else None
+    if ndim == 0:
+        number = _real(value)
+        return None if number is None else np.array(number)
+    if not isinstance(value, (list, tuple)):
+        return None
+    if ndim == 1:
+        numbers = [_real(v) for v in value]
+        return None if None in numbers else np.array(numbers, dtype=float)
+    rows = [_reals(v, ndim - 1) for v in value]
+    if any(row is None for row in rows) or len({row.shape for row in rows}) > 1:
+        return None
+    return np.array(rows, dtype=float) if rows else np.empty((0,) * ndim)
+
+
+def _positive_rates(what: str, value: float | Sequence[float], count: int, item: str) -> np.ndarray:
+    """``value`` as ``count`` positive finite bytes per second, one per ``item``."""
+    values = _reals(value, 0)
+    if values is None:
+        values = _reals(value, 1)
+    if values is None or values.shape not in ((), (1,), (count,)):
         expected = f"one number of bytes per second or {count}, one per {item}"
-        raise TopologyError(f"{what}={value!r}; expected {expected}") from None
+        raise TopologyError(f"{what}={shown(value)}; expected {expected}")
+    scalar = values.ndim == 0
+    values = np.broadcast_to(values, (count,)).copy()
     bad = ~(np.isfinite(values) & (values > 0))
     if bad.any():
         index = int(np.flatnonzero(bad)[0])
+        entry = value if scalar else value[index]
         raise TopologyError(
-            f"{what}={float(values[index])!r} for {item} {index}; expected a positive number of bytes per second"
+            f"{what}={shown(entry.item() if isinstance(entry, np.generic) else entry)} for {item} {index}; "
+            "expected a positive finite number of bytes per second"
         )
     return values
 
 
 def _check_nonnegative(what: str, value: float) -> None:
-    if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-        raise TopologyError(f"{what}={value!r}; expected a number of seconds >= 0")
+    """TopologyError unless ``value`` is a finite real number (not a bool) ``>= 0``."""
+    number = _real(value)
+    if number is None or not (math.isfinite(number) and number >= 0):
+        raise TopologyError(f"{what}={shown(value)}; expected a finite number of seconds >= 0")
+
+
+def _check_finite_sum(what: str, first: float, second: float) -> None:
+    """TopologyError if two checked latencies add up to more seconds than a float holds."""
+    if not math.isfinite(float(first) + float(second)):
+        raise TopologyError(f"{what} = {float(first) + float(second)} seconds; expected a finite number")
 
 
 def _site_latency_matrix(site_latency: Sequence[Sequence[float]]) -> np.ndarray:
     """``site_latency`` as a checked square, symmetric, nonnegative matrix with zero diagonal."""
-    try:
-        matrix = np.asarray(site_latency, dtype=float)
-    except (TypeError, ValueError):
-        matrix = np.empty(0)
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.size == 0:
+    matrix = _reals(site_latency, 2)
+    if matrix is None or matrix.shape[0] != matrix.shape[1] or matrix.size == 0:
         raise TopologyError(
-            f"site_latency={site_latency!r}; expected a square matrix of seconds, one row and one column per site"
+            f"site_latency={shown(site_latency)}; expected a square matrix of seconds, one row and one column per site"
         )
     negative = np.argwhere(~(np.isfinite(matrix) & (matrix >= 0)))
     if len(negative):
@@ -504,8 +559,10 @@ def load_topology(
     Raises
     ------
     TopologyError
-        Unknown name, unreadable file, unknown key for the file's kind,
-        missing key or bad value; the message names the file and the key.
+        Unknown name, unreadable file or one that is not UTF-8 text, unknown
+        key for the file's kind, missing key or bad value (a bool, string,
+        array or table where a number belongs, a number that is not finite or
+        out of range); one line naming the file and the key.
 
     Notes
     -----
@@ -528,25 +585,19 @@ def load_topology(
     >>> float(geo.capacity[0]), float(geo.capacity[16])
     (3125000000.0, 125000000.0)
     """
-    path = topology_path(name_or_path)
-    if not path.is_file():
-        raise TopologyError(
-            f"network.topology={str(name_or_path)!r}: no such topology; "
-            f"expected one of {available_topologies()} or the path of a .toml file"
-        )
-    try:
-        spec = tomllib.loads(path.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise TopologyError(f"topology file {path} does not parse: {exc}") from None
+    spec, path = _read_spec(name_or_path)
     kind = spec.get("kind", "star")
     if not isinstance(kind, str) or kind not in _KINDS:
-        raise TopologyError(f"topology file {path}: kind={kind!r}; expected one of {sorted(_KINDS)}")
+        raise TopologyError(f"topology file {path}: kind={shown(kind)}; expected one of {sorted(_KINDS)}")
     unknown = sorted(set(spec) - _FILE_KEYS[kind])
     if unknown:
         raise TopologyError(
-            f"topology file {path}: unknown key(s) {unknown} for kind={kind!r}; "
+            f"topology file {path}: unknown key(s) {shown(unknown)} for kind={kind!r}; "
             f"expected keys from {sorted(_FILE_KEYS[kind])}"
         )
+    for key in sorted(_LABEL_KEYS & spec.keys()):
+        if not isinstance(spec[key], str):
+            raise TopologyError(f"topology file {path}: {key}={shown(spec[key])}; expected a string")
     spec.update({k: v for k, v in (overrides or {}).items() if v is not None})
     build = _KINDS[kind]
     arguments = {key: value for key, value in spec.items() if key not in _LABEL_KEYS}
@@ -559,6 +610,44 @@ def load_topology(
         return build(n_hosts, name=spec.get("name", path.stem), **arguments)
     except TopologyError as exc:
         raise TopologyError(f"topology file {path}: {exc}") from None
+
+
+def _read_spec(name_or_path: str | Path) -> tuple[dict[str, Any], Path]:
+    """The parsed TOML table of a topology name or file, and its path; a one-line TopologyError if unusable.
+
+    The file must be UTF-8 text (a leading byte-order mark is dropped). A path
+    the system refuses (too long, no permission, ...), bytes that are not
+    UTF-8, nesting too deep for the parser or an integer with more digits
+    than Python converts all give a TopologyError, never a traceback.
+    """
+    path = topology_path(name_or_path)
+    try:
+        data = path.read_bytes() if path.is_file() else None
+    except OSError as exc:
+        raise TopologyError(
+            f"network.topology={shown(str(name_or_path))}: cannot read the file ({exc.strerror or type(exc).__name__})"
+        ) from None
+    if data is None:
+        raise TopologyError(
+            f"network.topology={shown(str(name_or_path))}: no such topology; "
+            f"expected one of {available_topologies()} or the path of a .toml file"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TopologyError(
+            f"topology file {path} is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})"
+        ) from None
+    if "\0" in text:
+        raise TopologyError(f"topology file {path} is not UTF-8 text (it holds NUL bytes, as UTF-16 text does)")
+    try:
+        return tomllib.loads(text), path
+    except tomllib.TOMLDecodeError as exc:
+        raise TopologyError(f"topology file {path} does not parse: {exc}") from None
+    except RecursionError:
+        raise TopologyError(f"topology file {path} does not parse: arrays or tables are nested too deeply") from None
+    except ValueError:  # int() refuses literals beyond sys.get_int_max_str_digits() digits
+        raise TopologyError(f"topology file {path} does not parse: an integer has too many digits") from None
 
 
 class _Connection:

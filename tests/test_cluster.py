@@ -182,6 +182,69 @@ def test_load_trace_rejects_unreadable_file(tmp_path):
         ComputeTimes("trace", 1.0, 2, np.random.SeedSequence(0), trace_path=str(tmp_path / "missing.csv"))
 
 
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("0.1,1_0\n", r"row 1, column 2: '1_0'; expected a positive number of seconds, finite and written as a plain"),
+        ("0.1,1e999\n", r"row 1, column 2: '1e999'; expected a positive number"),
+        ("0.1,inf\n", r"row 1, column 2: 'inf'"),
+        ("0.1,-inf\n", r"row 1, column 2: '-inf'"),
+        ("0.1,0x10\n", r"row 1, column 2: '0x10'"),
+        ("0.1,\u0661\n", r"row 1, column 2: '\u0661'"),
+        ("0.1," + "x" * 10_000 + "\n", r"row 1, column 2: 'xxx.*\.\.\..*xxx'; expected"),
+        ("node,iteration,seconds\n0,\u0661,0.1\n", r"row 2, column 2: '\u0661'; expected an integer >= 0 of at most 18"),
+        ("node,iteration,seconds\n0,\u00b2,0.1\n", r"row 2, column 2: '\u00b2'; expected an integer"),
+        ("node,iteration,seconds\n0," + "9" * 5000 + ",0.1\n", r"row 2, column 2: '999.*\.\.\..*999'; expected an integer"),
+        ("node,iteration,seconds\n1_0,0,0.1\n", r"row 2, column 1: '1_0'; expected an integer"),
+    ],
+)
+def test_load_trace_accepts_only_plain_finite_decimals(tmp_path, text, match):
+    """float() also reads 1_0, inf and nan; int() reads non-ASCII digits: none of them is a trace value."""
+    path = _write(tmp_path, text)
+    with pytest.raises(ScenarioError, match=match) as info:
+        load_trace(path, 2)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 300
+
+
+def test_load_trace_plain_decimals_with_spaces_and_exponents(tmp_path):
+    path = _write(tmp_path, " 0.25 , 1e-3\n3,+.5\n1e308,2.\n")
+    assert [t.tolist() for t in load_trace(path, 2)] == [[0.25, 3.0, 1e308], [1e-3, 0.5, 2.0]]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0.1,0.2\n0.3,0.4\n", "gpu0,gpu1\n0.1,0.2\n0.3,0.4\n", "node,iteration,seconds\n0,0,0.1\n1,0,0.2\n0,1,0.3\n1,1,0.4\n"],
+)
+def test_load_trace_accepts_utf8_byte_order_mark(tmp_path, text):
+    """Read as text, a BOM glues onto the first cell: row 1 of a wide trace would pass for a header, the long header be missed."""
+    path = tmp_path / "trace.csv"
+    path.write_bytes(text.encode("utf-8-sig"))
+    assert [t.tolist() for t in load_trace(str(path), 2)] == [[0.1, 0.3], [0.2, 0.4]]
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (bytes(range(128, 256)), r"the trace is not UTF-8 text \(byte 0x80 at offset 0\)"),
+        ("0.1,0.2\n".encode("utf-16"), r"the trace is not UTF-8 text \(byte 0xff at offset 0\)"),
+        ("0.1,0.2\n".encode("utf-16-le"), r"the trace is not UTF-8 text \(it holds NUL bytes, as UTF-16 text does\)"),
+        ("gpu\xe9,gpu1\n0.1,0.2\n".encode("latin-1"), r"the trace is not UTF-8 text \(byte 0xe9 at offset 3\)"),
+    ],
+)
+def test_load_trace_not_utf8_is_one_line_error(tmp_path, data, match):
+    path = tmp_path / "trace.csv"
+    path.write_bytes(data)
+    with pytest.raises(ScenarioError, match=r"cluster\.compute\.path='.*trace\.csv': " + match):
+        load_trace(str(path), 2)
+
+
+@pytest.mark.parametrize(("name", "reason"), [("x" * 300, "File name too long"), (".", "Is a directory")])
+def test_load_trace_unusable_path_is_one_line_error(name, reason):
+    with pytest.raises(ScenarioError, match=rf"cluster\.compute\.path='.*': cannot read the trace \({reason}\)") as info:
+        load_trace(name, 2)
+    assert len(str(info.value)) < 200
+
+
 def test_compute_trace_requires_path():
     with pytest.raises(ScenarioError, match=r"cluster\.compute\.path=None"):
         ComputeTimes("trace", 1.0, 2, np.random.SeedSequence(0))

@@ -8,16 +8,21 @@ Expected schedules are derived by hand from facebookresearch/stochastic_gradient
 from __future__ import annotations
 
 import math
+import time
+import tracemalloc
 
 import networkx as nx
 import numpy as np
 import pytest
+import scipy.sparse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simsgp.errors import GraphError
 from simsgp.graphs import (
+    DENSE_GAP_NODES,
     GRAPHS,
+    MAX_SCHEDULE_ENTRIES,
     GraphSchedule,
     check_column_stochastic,
     check_doubly_stochastic,
@@ -454,3 +459,218 @@ def test_describe_reports_failed_checks():
     assert "doubly-stochastic: no (t = 0)" in text
     assert "union over one period strongly connected: no" in text
     assert "   2  -" in text
+
+
+# --- node labels, parallel edges, self loops (from_digraph) -----------------
+
+
+@pytest.mark.parametrize(
+    ("nodes", "shown"),
+    [([0.0, 1.0, 2.0], "0.0, 1.0, 2.0"), ([False, True], "False, True"), ([0, 1.5, 2], "1.5")],
+)
+def test_from_digraph_rejects_labels_that_are_not_integers(nodes, shown):
+    """0.0 == 0 and True == 1 in Python, so a set comparison alone would accept these labels."""
+    g = nx.DiGraph()
+    g.add_nodes_from(nodes)
+    g.add_edges_from(zip(nodes, nodes[1:] + nodes[:1]))
+    with pytest.raises(GraphError, match=rf"g has nodes {shown}; the nodes must be exactly 0\.\.{len(nodes) - 1} \(integers"):
+        from_digraph(g)
+
+
+def test_from_digraph_error_lists_few_of_many_bad_nodes():
+    g = nx.DiGraph([(f"v{i}", f"v{i + 1}") for i in range(100)])
+    with pytest.raises(GraphError) as info:
+        from_digraph(g)
+    message = str(info.value)
+    assert "\n" not in message and len(message) < 200 and ", ..." in message
+
+
+def test_from_digraph_accepts_numpy_integer_labels_as_ints():
+    s = from_digraph(nx.DiGraph([(np.int64(0), np.int64(1)), (np.int64(1), np.int64(0))]))
+    assert s.out_peers(0) == [[1], [0]] and all(type(p) is int for peers in s.phases[0] for p in peers)
+
+
+def test_from_digraph_multidigraph_keeps_parallel_edges_in_peers_and_matrix():
+    """Two edges 0 -> 1: node 0 sends to 1 twice, keeps 1/3 and gives node 1 two thirds of its mass."""
+    g = nx.MultiDiGraph([(0, 1), (0, 1), (0, 2), (1, 0), (2, 0), (2, 2), (2, 2)])
+    s = from_digraph(g)
+    assert s.out_peers(0) == [[1, 1, 2], [0], [0]]
+    assert s.in_peers(0) == [[1, 2], [0, 0], [0]]
+    assert s.peers_per_itr == 3  # parallel edges counted, self loops not
+    P = s.mixing_matrix(0)
+    np.testing.assert_allclose(P[:, 0], [1 / 4, 2 / 4, 1 / 4], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(P[:, 2], [1 / 2, 0, 1 / 2], rtol=0, atol=1e-15)
+    check_column_stochastic(P)
+    assert s != from_digraph(nx.DiGraph(g))  # the plain DiGraph loses the second edge
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(2, 8).flatmap(lambda n: st.tuples(st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=30))))
+def test_from_digraph_multidigraph_matrix_counts_each_message(case):
+    """Column j gives out-peer i (count of edges j -> i, self loops dropped) / (out-degree + 1): one share per message sent."""
+    n, edges = case
+    g = nx.MultiDiGraph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from(edges)
+    s = from_digraph(g)
+    P = s.mixing_matrix(0)
+    for j in range(n):
+        sent = [i for a, i in edges if a == j and i != j]
+        assert s.out_peers(0)[j] == sorted(sent)
+        expected = np.bincount(sent, minlength=n) / (len(sent) + 1)
+        expected[j] += 1 / (len(sent) + 1)
+        np.testing.assert_allclose(P[:, j], expected, rtol=0, atol=1e-15)
+
+
+# --- sparse mixing matrices and checks ---------------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(builtin_schedules())
+def test_sparse_mixing_matrix_equals_dense(s):
+    for t in range(s.period):
+        sparse = s.sparse_mixing_matrix(t)
+        assert scipy.sparse.issparse(sparse) and sparse.nnz <= s.n * (s.peers_per_itr + 1)
+        np.testing.assert_array_equal(sparse.toarray(), s.mixing_matrix(t))
+        assert is_column_stochastic(sparse) and is_doubly_stochastic(sparse)
+
+
+@pytest.mark.parametrize(
+    ("P", "check", "message"),
+    [
+        (np.array([[0.5, 0.2], [0.5, 0.7]]), check_column_stochastic, r"column 1 of the mixing matrix sums to 0\.9;"),
+        (np.array([[1.5, 0.0], [-0.5, 1.0]]), check_column_stochastic, r"entry \[1, 0\] is -0\.5"),
+        (np.array([[1.0, -0.5], [-0.5, 1.5]]), check_column_stochastic, r"entry \[0, 1\] is -0\.5"),
+        (np.array([[0.5, 1.0], [0.5, 0.0]]), check_doubly_stochastic, r"row 0 of the mixing matrix sums to 1\.5"),
+        (np.array([[np.nan, 0.0], [0.0, 1.0]]), check_column_stochastic, r"entry \[0, 0\] is nan"),
+    ],
+)
+def test_checks_give_the_same_message_for_sparse_and_dense(P, check, message):
+    for matrix in (P, scipy.sparse.csc_array(P), scipy.sparse.coo_array(P), scipy.sparse.csr_matrix(P)):
+        with pytest.raises(GraphError, match=message):
+            check(matrix)
+        assert not is_doubly_stochastic(matrix)
+
+
+def test_checks_reject_non_square_sparse():
+    with pytest.raises(GraphError, match=r"shape \(2, 3\)"):
+        check_column_stochastic(scipy.sparse.csc_array(np.ones((2, 3))))
+
+
+# --- spectral gap -------------------------------------------------------------
+
+
+def test_spectral_gap_is_exactly_zero_for_two_disjoint_two_cycles_over_a_period():
+    """Phases swap the pairs (0 1) and (2 3) in turn; the eigenvalue 1 is double and the gap 0, not a rounding residue."""
+    pairs = (((1,), (0,), (), ()), ((), (), (3,), (2,)))
+    s = GraphSchedule("two-pairs", 4, 1, pairs)
+    assert s.period == 2 and not union_is_strongly_connected(s)
+    assert spectral_gap(s) == 0.0
+
+
+def test_spectral_gap_is_zero_when_mass_drains_into_a_sink():
+    """0 -> 1 only: the product's eigenvalues are 1 and 1/2, but push-sum never averages node 1 into node 0."""
+    s = from_digraph(nx.DiGraph([(0, 1)]))
+    assert sorted(np.abs(np.linalg.eigvals(s.mixing_matrix(0)))) == [0.5, 1.0]
+    assert spectral_gap(s) == 0.0
+
+
+@pytest.mark.parametrize(("name", "n", "k"), [(DDE, 12, 1), (NPEER, 10, 2), (BIP_EXP, 12, 1), (DDL, 9, 1), ("ring", 7, 2)])
+def test_spectral_gap_fft_of_circulant_equals_dense_eigenvalues(name, n, k):
+    """Relabelling the nodes keeps the eigenvalues but breaks circulance: the dense route must agree with the FFT."""
+    s = make(name, n, k)
+    relabel = np.random.default_rng(0).permutation(n).tolist()
+    phases = [[()] * n for _ in range(s.period)]
+    for t in range(s.period):
+        for i, peers in enumerate(s.out_peers(t)):
+            phases[t][relabel[i]] = tuple(relabel[p] for p in peers)
+    permuted = GraphSchedule("relabelled", n, k, tuple(tuple(phase) for phase in phases))
+    np.testing.assert_allclose(spectral_gap(permuted), spectral_gap(s), rtol=0, atol=1e-10)
+
+
+def test_spectral_gap_of_large_circulant_is_quick_and_matches_closed_form():
+    n = 20_000
+    start = time.perf_counter()
+    gap = spectral_gap(make("ring", n))
+    assert time.perf_counter() - start < 2.0
+    np.testing.assert_allclose(gap, 1 - math.cos(math.pi / n), rtol=1e-6)
+
+
+def test_spectral_gap_not_computed_for_large_schedule_that_is_not_circulant():
+    n = DENSE_GAP_NODES + 1
+    g = nx.DiGraph([(i, (i + 1) % n) for i in range(n)] + [(0, 2)])
+    s = from_digraph(g, name="chord")
+    with pytest.raises(GraphError, match=rf"'chord' with n={n}: .*not circulant is computed only up to {DENSE_GAP_NODES}"):
+        spectral_gap(s)
+    assert describe(s).splitlines()[-1] == (
+        f"spectral gap (1 - |lambda_2| of the period product): not computed above {DENSE_GAP_NODES} nodes "
+        "for a schedule that is not circulant"
+    )
+
+
+# --- schedule validation and size limits --------------------------------------
+
+
+@pytest.mark.parametrize(("peers", "message"), [((1.0,), r"\[1\.0\]"), ((True,), r"\[True\]"), ((2**70,), r"\[1180591620717411303424\]")])
+def test_graph_schedule_rejects_peers_that_are_not_node_numbers(peers, message):
+    with pytest.raises(GraphError, match=rf"phases\[0\]\[0\] has peers {message}; allowed are 0\.\.1 \(integers\)"):
+        GraphSchedule("bad", 2, 1, ((peers, (0,)),))
+
+
+def test_graph_schedule_rejects_non_sequence_peers_and_bad_n():
+    with pytest.raises(GraphError, match=r"phases\[0\]\[0\]=5; expected a sequence of node numbers"):
+        GraphSchedule("bad", 2, 1, ((5, (0,)),))
+    with pytest.raises(GraphError, match=r"n=2\.0; .*integer n >= 2"):
+        GraphSchedule("bad", 2.0, 1, (((1,), (0,)),))
+    with pytest.raises(GraphError, match=r"passive=\[5\]; allowed are nodes 0\.\.1"):
+        GraphSchedule("bad", 2, 1, (((1,), (0,)),), frozenset({5}))
+
+
+def test_graph_schedule_numpy_peers_become_python_ints():
+    s = GraphSchedule("np", 2, 1, ((np.array([1]), np.array([0])),))
+    assert s.phases == (((1,), (0,)),) and type(s.phases[0][0][0]) is int and s.out_peers(0) == [[1], [0]]
+
+
+@pytest.mark.parametrize(("name", "n", "k"), [(DDL, 1024, 1023), (BIP_LIN, 1024, 1023), (NPEER, 8, 10**9), ("complete", 10**5, 1)])
+def test_make_refuses_schedules_beyond_the_entry_limit_at_once(name, n, k):
+    start = time.perf_counter()
+    with pytest.raises(GraphError, match=rf"graph '{name}' with n={n} .*out-peers .*at most {MAX_SCHEDULE_ENTRIES} are supported"):
+        make(name, n, k)
+    assert time.perf_counter() - start < 0.5
+
+
+def test_make_peers_close_to_n_is_quick_when_period_is_short():
+    """peers_per_itr = the phone-book length (1024) gives period 1: one phase of 1024 * 1024 entries, built quickly."""
+    start = time.perf_counter()
+    s = make(DDL, 1024, 1024)
+    assert s.period == 1 and len(s.out_peers(0)[0]) == 1024
+    assert time.perf_counter() - start < 3.0
+
+
+@pytest.mark.parametrize(("n", "k"), [(2.0, 1), (8, 1.0), (8, True)])
+def test_make_rejects_non_integer_sizes(n, k):
+    with pytest.raises(GraphError, match=r"n=2\.0|peers_per_itr=(1\.0|True)"):
+        make(DDE, n, k)
+
+
+def test_schedule_checks_on_many_nodes_use_memory_proportional_to_messages():
+    """5000 nodes: one dense mixing matrix would take 200 MB; the checks and the gap stay far below."""
+    tracemalloc.start()
+    try:
+        s = make(DDE, 5000)
+        check_strongly_connected(s)
+        for t in range(s.period):
+            check_column_stochastic(s.sparse_mixing_matrix(t))
+            check_doubly_stochastic(s.sparse_mixing_matrix(t))
+        gap = spectral_gap(s)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert 0 < gap < 1
+    assert peak < 8 * 5000**2 / 4
+
+
+def test_describe_large_bipartite_cuts_passive_list():
+    text = describe(make(BIP_EXP, 2000), iterations=1)
+    assert "passive nodes (receive before sending): 0, 2, 4, 6, 8, 10, 12, 14, ... (1000 nodes)" in text
+    assert max(map(len, text.splitlines())) < 200

@@ -243,3 +243,98 @@ def test_load_topology_file_error_names_file_and_key(tmp_path, text, match):
     with pytest.raises(TopologyError, match=match) as info:
         load_topology(path, 4)
     assert str(info.value).startswith(f"topology file {path}: ")
+
+
+STAR_FILE = 'kind = "star"\nbandwidth = 1.0\nlatency = 0.0\n'
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("bandwidth = 1.0\nlatency = true\n", r"latency=True; expected a finite number of seconds >= 0"),
+        ("bandwidth = true\nlatency = 0.0\n", r"bandwidth=True; expected one number of bytes per second"),
+        ("bandwidth = [1.0, true, 1.0, 1.0]\nlatency = 0.0\n", r"bandwidth=\[1\.0, True, 1\.0, 1\.0\]; expected"),
+        ('bandwidth = "1e9"\nlatency = 0.0\n', r"bandwidth='1e9'; expected one number"),
+        (STAR_FILE + 'efficiency = "high"\n', r"efficiency='high'; expected a fraction in \(0, 1\]"),
+        (STAR_FILE + "efficiency = [0.5]\n", r"efficiency=\[0\.5\]; expected a fraction"),
+        (STAR_FILE + "efficiency = true\n", r"efficiency=True; expected a fraction"),
+        (STAR_FILE + "efficiency = nan\n", r"efficiency=nan; expected a fraction"),
+        (STAR_FILE + "[efficiency]\nhigh = 1\n", r"efficiency=\{'high': 1\}; expected a fraction"),
+        ("bandwidth = 1.0\nlatency = inf\n", r"latency=inf; expected a finite number of seconds >= 0"),
+        ("bandwidth = 1.0\nlatency = -1\n", r"latency=-1; expected a finite number of seconds >= 0"),
+        ("bandwidth = inf\nlatency = 0.0\n", r"bandwidth=inf for host 0; expected a positive finite number"),
+        ("bandwidth = 0\nlatency = 0.0\n", r"bandwidth=0 for host 0; expected a positive finite number"),
+        ("bandwidth = " + "9" * 400 + "\nlatency = 0.0\n", r"bandwidth=<an integer of about \d+ digits> for host 0"),
+        (STAR_FILE + "name = 5\n", r"name=5; expected a string"),
+        (STAR_FILE + "description = [1]\n", r"description=\[1\]; expected a string"),
+        (RACKS_FILE.replace("oversubscription = 1.0", "oversubscription = true"), r"oversubscription=True; expected"),
+        (RACKS_FILE.replace("oversubscription = 1.0", "oversubscription = nan"), r"oversubscription=nan; expected"),
+        (RACKS_FILE.replace("rack_size = 2", "rack_size = true"), r"rack_size=True; expected an integer >= 1"),
+        (RACKS_FILE.replace("rack_size = 2", "rack_size = 2.0"), r"rack_size=2\.0; expected an integer >= 1"),
+        (RACKS_FILE + 'core_latency = "5e-6"\n', r"core_latency='5e-6'; expected a finite number of seconds"),
+        (RACKS_FILE + "core_latency = false\n", r"core_latency=False; expected a finite number of seconds"),
+        (RACKS_FILE.replace("bandwidth = 1.0", "bandwidth = [[1.0], [1.0, 2.0]]"), r"racks expect one number"),
+        (
+            RACKS_FILE.replace("rack_size = 2", "rack_size = " + "9" * 400),
+            r"rack_size=<an integer of about \d+ digits>: a rack uplink .* expected a finite number",
+        ),
+        (SITES_FILE + "site_latency = [[false, 0.1], [0.1, 0.0]]\n", r"site_latency=\[\[False, 0\.1\], .*square matrix"),
+        (SITES_FILE + 'site_latency = [["0", 0.1], [0.1, 0.0]]\n', r"site_latency=\[\['0', 0\.1\], .*square matrix"),
+        (SITES_FILE + "site_latency = [[0.0, inf], [inf, 0.0]]\n", r"site_latency\[0\]\[1\]=inf; expected .* >= 0"),
+        (SITES_FILE + "site_latency = [[0.0]]\nsite_names = 5\n", r"site_names=5; expected 1 distinct names"),
+        (SITES_FILE.replace("wan_bandwidth = 1.0", "wan_bandwidth = true") + "site_latency = [[0.0]]\n", r"wan_bandwidth=True"),
+    ],
+)
+def test_load_topology_rejects_values_of_the_wrong_type_or_range_in_one_line(tmp_path, text, match):
+    """bool is an int in Python and numpy converts strings: neither may pass for a number."""
+    path = _write(tmp_path, text)
+    with pytest.raises(TopologyError, match=match) as info:
+        load_topology(path, 4)
+    message = str(info.value)
+    assert message.startswith(f"topology file {path}: ") and "\n" not in message and len(message) < 400
+
+
+def test_load_topology_rejects_latencies_adding_up_past_a_float(tmp_path):
+    path = _write(tmp_path, RACKS_FILE.replace("latency = 0.0", "latency = 1e308") + "core_latency = 1e308\n")
+    with pytest.raises(TopologyError, match=r"latency \+ core_latency = inf seconds; expected a finite number"):
+        load_topology(path, 4)
+
+
+@pytest.mark.parametrize(
+    ("data", "match"),
+    [
+        (bytes(range(128, 256)) * 2, r"is not UTF-8 text \(byte 0x80 at offset 0\)"),
+        (STAR_FILE.encode("utf-16"), r"is not UTF-8 text \(byte 0xff at offset 0\)"),
+        (STAR_FILE.encode("utf-16-le"), r"is not UTF-8 text \(it holds NUL bytes, as UTF-16 text does\)"),
+        (("name = 'caf\xe9'\n" + STAR_FILE).encode("latin-1"), r"is not UTF-8 text \(byte 0xe9 at offset 11\)"),
+        (("bandwidth = " + "[" * 5000 + "]" * 5000 + "\n").encode(), r"does not parse: arrays or tables are nested too deeply"),
+        (("bandwidth = " + "9" * 5000 + "\nlatency = 0.0\n").encode(), r"does not parse: an integer has too many digits"),
+    ],
+)
+def test_load_topology_unreadable_text_is_one_line_error(tmp_path, data, match):
+    path = tmp_path / "topo.toml"
+    path.write_bytes(data)
+    with pytest.raises(TopologyError, match=match) as info:
+        load_topology(path, 4)
+    assert str(info.value).startswith(f"topology file {path} ") and "\n" not in str(info.value)
+
+
+def test_load_topology_accepts_a_utf8_byte_order_mark(tmp_path):
+    path = tmp_path / "topo.toml"
+    path.write_bytes(("# caf\u00e9\n" + STAR_FILE).encode("utf-8-sig"))
+    assert load_topology(path, 2).capacity.tolist() == [1.0] * 4
+
+
+@pytest.mark.parametrize("name", ["x" * 300, "x" * 300 + ".toml", "/" + "y" * 300 + "/net.toml"])
+def test_load_topology_unusable_path_is_one_line_error(name):
+    """ENAMETOOLONG from the file system becomes a TopologyError with the name cut short."""
+    with pytest.raises(TopologyError, match=r"network\.topology='[xy/]+\.\.\..*': cannot read the file \(File name too long\)") as info:
+        load_topology(name, 4)
+    assert len(str(info.value)) < 200
+
+
+def test_load_topology_unknown_long_key_is_cut_short(tmp_path):
+    path = _write(tmp_path, STAR_FILE + "x" * 10_000 + " = 1\n")
+    with pytest.raises(TopologyError, match=r"unknown key\(s\) \['xxx.*\.\.\..*xxx'\]") as info:
+        load_topology(path, 4)
+    assert len(str(info.value)) < 400

@@ -32,9 +32,9 @@ weight_unmixed = held_weight
 
 
 def check_graph(schedule: graphs.GraphSchedule) -> None:
-    """D-PSGD averages: every mixing matrix of the period must be doubly stochastic."""
+    """D-PSGD averages: every mixing matrix of the period must be doubly stochastic (checked sparse)."""
     for t in range(schedule.period):
-        graphs.check_doubly_stochastic(schedule.mixing_matrix(t))
+        graphs.check_doubly_stochastic(schedule.sparse_mixing_matrix(t))
 
 
 def start(ctx: RunContext) -> None:
