@@ -10,12 +10,14 @@ import argparse
 import math
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from simsgp import calibrate, graphs, paper
 from simsgp import scenario as scenario_mod
+from simsgp.budget import Limits
 from simsgp.engine import run
 from simsgp.errors import SimsgpError
 from simsgp.progress import ProgressLine
@@ -36,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
         "--progress", action=argparse.BooleanOptionalAction, default=None,
         help="show a progress line on stderr (default: when stderr is a terminal)",
     )
+    run_cmd.add_argument(
+        "--allow-large", action="store_true",
+        help="run past the memory and event limits (with a warning) instead of refusing",
+    )
+    run_cmd.add_argument("--force", action="store_true", help="overwrite a --trace file that simsgp did not write")
 
     sweep_cmd = commands.add_parser("sweep", help="run a grid of scenarios (resumable), write a tidy table")
     _scenario_arguments(sweep_cmd)
@@ -43,13 +50,23 @@ def _parser() -> argparse.ArgumentParser:
         "--grid", action="append", default=[], required=True, metavar="KEY=V1,V2",
         help="a dotted key and its values, e.g. --grid cluster.nodes=4,8,16 (repeatable)",
     )
-    sweep_cmd.add_argument("--out", required=True, help="folder for the runs and the table")
+    sweep_cmd.add_argument("--out", required=True, help="folder for the runs and the table (new or made by a sweep)")
     sweep_cmd.add_argument("--workers", type=int, default=None, help="local processes (default: all cores)")
     sweep_cmd.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler")
+    sweep_cmd.add_argument(
+        "--timeout", type=float, default=None, metavar="SECONDS",
+        help="wall seconds a run may take; a longer one is recorded as failed (and redone by the next sweep)",
+    )
+    sweep_cmd.add_argument("--force", action="store_true", help="write into an existing folder that no sweep made")
+    sweep_cmd.add_argument(
+        "--reuse-other-versions", action="store_true",
+        help="reuse finished runs made by another simsgp version (by default they are redone)",
+    )
 
     plot_cmd = commands.add_parser("plot", help="plot the runs of a sweep folder (PNG and SVG)")
     plot_cmd.add_argument("folder", help="a folder written by simsgp sweep")
     plot_cmd.add_argument("--dest", default=None, help="where to write the figures (default: FOLDER/plots)")
+    plot_cmd.add_argument("--force", action="store_true", help="write into an existing --dest that holds other files")
 
     graphs_cmd = commands.add_parser("graphs", help="print a communication schedule, its checks and spectral gap")
     graphs_cmd.add_argument("name", choices=graphs.GRAPHS, metavar="NAME", help=f"one of {', '.join(graphs.GRAPHS)}")
@@ -99,24 +116,31 @@ def format_summary(result: Result, *, max_rows: int = 10) -> str:
     s, sc = result.summary, result.scenario
     backend = "" if sc.backend == "numpy" else f", {sc.backend} on {sc.device}"
     header = f"{sc.algorithm.name} on {sc.cluster.nodes} nodes, {s['iterations']} iterations"
-    pace = s["node_time_per_iteration"]
-    lines = [
-        f"{header} (simsgp {result.version}, seed {sc.seed}{backend})",
-        (
-            f"  simulated time        {s['sim_time']:.6g} s, {_number(s['sim_time_per_iteration'], '.6g')} s per "
-            "iteration (the slowest node's pace)"
-        ),
-        (
-            f"  per node              {min(pace):.4g} / {s['median_node_time_per_iteration']:.4g} / {max(pace):.4g} "
-            "s per iteration (min / median / max of each node's own pace)"
-        ),
-    ]
+    lines = [f"{header} (simsgp {result.version}, seed {sc.seed}{backend})"]
+    if s["iterations"]:
+        pace = [p for p in s["node_time_per_iteration"] if p is not None]
+        lines += [
+            (
+                f"  simulated time        {s['sim_time']:.6g} s, {s['sim_time_per_iteration']:.6g} s per "
+                "iteration (the slowest node's pace)"
+            ),
+            (
+                f"  per node              {min(pace):.4g} / {s['median_node_time_per_iteration']:.4g} / {max(pace):.4g} "
+                "s per iteration (min / median / max of each node's own pace)"
+            ),
+        ]
+    else:
+        limit = f" within time_limit={sc.time_limit:g} s" if sc.time_limit is not None else ""
+        lines.append(f"  simulated time        {s['span']:.6g} s: 0 iterations completed by every node{limit}")
+    if s["down_at_end"]:
+        nodes = ", ".join(map(str, s["down_at_end"]))
+        lines.append(f"  down at the end       node(s) {nodes}: the others went on without them")
     if sc.has_target:
         lines.append(f"  time to target        {_time_to_target(s, sc)}")
     lines += [
         f"  final loss            {_number(s['final_loss'], '.6g')}",
         f"  final accuracy        {_number(s['final_accuracy'], '.4f')}",
-        f"  consensus distance    {s['consensus_distance']:.3g}",
+        f"  consensus distance    {_number(s['consensus_distance'], '.3g')}",
         f"  time computing        {_percent(s['compute_fraction'])} (per node {_spread(s['node_compute_fraction'], '.1%')})",
         f"  time communicating    {_percent(s['comm_wait_fraction'])} (sending or waiting for peers)",
         f"  uplink busy           per node {_spread(s['node_send_fraction'], '.1%')} of the run",
@@ -137,7 +161,7 @@ def format_summary(result: Result, *, max_rows: int = 10) -> str:
         for k in rows:
             lines.append(
                 f"  {int(ev['iteration'][k]):>9d}   {ev['sim_time'][k]:>10.4g}   {ev['loss'][k]:<8.4g}  "
-                f"{_number(ev['accuracy'][k], '.4f'):<8s}  {ev['consensus_distance'][k]:.3g}"
+                f"{_number(ev['accuracy'][k], '.4f'):<8s}  {_number(ev['consensus_distance'][k], '.3g')}"
             )
     return "\n".join(lines)
 
@@ -175,14 +199,24 @@ def _spread(values: list[float | None], fmt: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``simsgp`` console script."""
     args = _parser().parse_args(argv)
-    try:
-        return _COMMANDS[args.command](args)
-    except SimsgpError as exc:
-        print(f"simsgp: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # output piped into `head` and the like: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return _COMMANDS[args.command](args)
+        except SimsgpError as exc:
+            print(f"simsgp: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("\nsimsgp: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:  # output piped into `head` and the like: stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *_: object, **__: object) -> None:
+    """Warnings in one line, as the errors are."""
+    print(f"simsgp: warning: {message}", file=sys.stderr)
 
 
 def _load(args: argparse.Namespace) -> scenario_mod.Scenario:
@@ -192,21 +226,23 @@ def _load(args: argparse.Namespace) -> scenario_mod.Scenario:
 def _run(args: argparse.Namespace) -> int:
     scenario = _load(args)
     if args.trace:
+        from simsgp.trace import check_trace_target, write_chrome_trace
+
+        check_trace_target(args.trace, force=args.force, option="--trace")  # before the run, not after it
         scenario = scenario_mod.apply_overrides(scenario, ["trace=true"])
+    limits = Limits(allow_large=args.allow_large)
     show = sys.stderr.isatty() if args.progress is None else args.progress
     if show:
         line, report = _progress_line(scenario)
         try:
-            result = run(scenario, progress=report)
+            result = run(scenario, progress=report, limits=limits)
         finally:
             line.close()
     else:
-        result = run(scenario)
+        result = run(scenario, limits=limits)
     print(result.to_json(indent=2) if args.json else format_summary(result))
     if args.trace:
-        from simsgp.trace import write_chrome_trace
-
-        print(f"trace written to {write_chrome_trace(result, args.trace)}", file=sys.stderr)
+        print(f"trace written to {write_chrome_trace(result, args.trace, force=args.force)}", file=sys.stderr)
     return 0
 
 
@@ -226,17 +262,31 @@ def _sweep(args: argparse.Namespace) -> int:
     from simsgp.sweep import cli_sweep
 
     return cli_sweep(
-        args.scenario, args.grid, args.out, overrides=args.overrides, workers=args.workers, scheduler=args.scheduler
+        args.scenario, args.grid, args.out, overrides=args.overrides, workers=args.workers, scheduler=args.scheduler,
+        timeout=args.timeout, force=args.force, reuse_other_versions=args.reuse_other_versions,
     )
 
 
 def _plot(args: argparse.Namespace) -> int:
     from simsgp.plot import cli_plot
 
-    return cli_plot(args.folder, args.dest)
+    return cli_plot(args.folder, args.dest, force=args.force)
 
 
 def _graphs(args: argparse.Namespace) -> int:
+    """Print the report of a built-in schedule: 2 to 100 000 nodes, at least 1 peer per iteration.
+
+    The report is linear in the messages of one period (sparse checks, the
+    spectral gap by FFT for the circulant built-ins): 100 000 nodes of
+    ``dynamic-directed-exponential`` take a few seconds. Graphs whose period
+    lists more than :data:`simsgp.graphs.MAX_SCHEDULE_ENTRIES` messages are
+    refused by :func:`simsgp.graphs.make`.
+    """
+    most = 100_000
+    if not 2 <= args.nodes <= most:
+        raise SimsgpError(f"--nodes={args.nodes} is out of range; allowed are 2..{most}")
+    if args.peers < 1:
+        raise SimsgpError(f"--peers={args.peers} is out of range; allowed are integers >= 1")
     print(graphs.describe(graphs.make(args.name, args.nodes, args.peers)))
     return 0
 

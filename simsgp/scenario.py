@@ -21,8 +21,8 @@ import difflib
 import math
 import re
 import types
-import warnings
 import typing
+import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
@@ -59,8 +59,8 @@ __all__ = [
     "load",
     "loads",
     "parse_toml",
-    "read_text",
     "presets",
+    "read_text",
     "to_dict",
 ]
 

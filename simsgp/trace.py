@@ -28,9 +28,10 @@ import math
 from pathlib import Path
 from typing import Any
 
-from simsgp.result import Result
+from simsgp.outputs import check_file_target, write_atomic
+from simsgp.result import Result, jsonable
 
-__all__ = ["chrome_trace", "write_chrome_trace"]
+__all__ = ["check_trace_target", "chrome_trace", "is_simsgp_trace", "write_chrome_trace"]
 
 _US = 1e6
 """Microseconds per simulated second."""
@@ -51,7 +52,8 @@ def chrome_trace(result: Result) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``{"traceEvents": [...], "displayTimeUnit": "ms"}``, ready for
+        ``{"otherData": {"generator": "simsgp", "version": ...},
+        "traceEvents": [...], "displayTimeUnit": "ms"}``, ready for
         :func:`json.dump`. Process 0 is named after the scenario; thread
         ``h`` is host ``h``.
 
@@ -101,7 +103,34 @@ def chrome_trace(result: Result) -> dict[str, Any]:
             flow = {"name": "message", "cat": "message", "id": k, "pid": 0, "args": {"nbytes": nbytes}}
             events.append({**flow, "ph": "s", "tid": int(src), "ts": t_send * _US})
             events.append({**flow, "ph": "f", "bp": "e", "tid": int(dst), "ts": t_delivered * _US})
-    return {"traceEvents": events, "displayTimeUnit": "ms"}
+    return {"otherData": {"generator": "simsgp", "version": result.version}, "traceEvents": events, "displayTimeUnit": "ms"}
+
+
+_SIGNATURE = b'{"otherData":{"generator":"simsgp"'
+"""How every trace file simsgp writes begins (what :func:`is_simsgp_trace` looks for)."""
+
+
+def is_simsgp_trace(path: Path) -> bool:
+    """Whether the file at ``path`` is a trace that simsgp wrote (and may overwrite)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(_SIGNATURE)) == _SIGNATURE
+    except OSError:
+        return False
+
+
+def check_trace_target(path: str | Path, *, force: bool = False, option: str = "path") -> Path:
+    """Check, before a run, that its trace can be written at ``path`` (see :func:`simsgp.outputs.check_file_target`).
+
+    Missing parent folders are made. A folder, a symbolic link, or a file
+    that is not a simsgp trace (without ``force``) is refused in one line
+    naming ``option``.
+    """
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError):
+        pass  # the check below says what is wrong with the path
+    return check_file_target(path, option=option, what="a trace written by simsgp", force=force, ours=is_simsgp_trace)
 
 
 def _iteration_spans(records: dict[str, Any], t: int, node: int) -> list[dict[str, Any]]:
@@ -136,8 +165,12 @@ def _title(result: Result) -> str:
     )
 
 
-def write_chrome_trace(result: Result, path: str | Path) -> Path:
-    """Write :func:`chrome_trace` of ``result`` as JSON to ``path`` (parents created).
+def write_chrome_trace(result: Result, path: str | Path, *, force: bool = False) -> Path:
+    """Write :func:`chrome_trace` of ``result`` as strict JSON to ``path``, atomically.
+
+    NaN and infinite values (the losses of a timing-only run) are written as
+    ``null``. An existing file is overwritten only if it is a simsgp trace,
+    or with ``force`` (see :func:`check_trace_target`).
 
     Returns
     -------
@@ -153,7 +186,7 @@ def write_chrome_trace(result: Result, path: str | Path) -> Path:
     ...     json.loads(path.read_text())["displayTimeUnit"]
     'ms'
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(chrome_trace(result), separators=(",", ":"), allow_nan=False) + "\n", encoding="utf-8")
+    target = check_trace_target(path, force=force)
+    text = json.dumps(jsonable(chrome_trace(result)), separators=(",", ":"), allow_nan=False) + "\n"
+    write_atomic(target, text.encode("utf-8"))
     return target

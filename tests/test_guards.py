@@ -346,3 +346,43 @@ def test_warnings_from_the_guards_name_no_internal_file():
         warnings.simplefilter("always")
         simsgp.run(SMALL, limits=Limits(events=1, allow_large=True))
     assert caught and all("simsgp/" not in str(w.message) for w in caught)
+
+
+# --- files written ------------------------------------------------------------------
+
+
+def _no_run(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the run started before its trace target was checked")
+
+    monkeypatch.setattr("simsgp.cli.run", refuse)
+
+
+def test_a_trace_target_that_is_a_folder_fails_before_the_run(capsys, monkeypatch, tmp_path):
+    _no_run(monkeypatch)
+    code, out, err = _cli(capsys, "run", "--trace", str(tmp_path))
+    assert code == 2 and out == "" and err.startswith("simsgp: error: --trace=") and "is a folder" in err
+
+
+def test_a_trace_never_overwrites_another_file_or_follows_a_link_without_force(capsys, monkeypatch, tmp_path):
+    other = tmp_path / "notes.json"
+    other.write_text("mine\n")
+    link = tmp_path / "link.json"
+    link.symlink_to(other)
+    small = ["--set", "iterations=2", "--set", "cluster.nodes=2"]
+    for target in (other, link):
+        code, _, err = _cli(capsys, "run", "--trace", str(target), *small)
+        assert code == 2 and err.count("\n") == 1
+    assert other.read_text() == "mine\n" and link.is_symlink()
+    assert _cli(capsys, "run", "--trace", str(other), "--force", *small)[0] == 0
+    assert _strict_json(other.read_text())["otherData"]["generator"] == "simsgp"
+    assert _cli(capsys, "run", "--trace", str(other), *small)[0] == 0  # our own trace: rewritten freely
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.json", "notes.json"]  # no temporary file left
+
+
+def test_the_trace_of_a_timing_only_run_is_strict_json(capsys, tmp_path):
+    path = tmp_path / "deep" / "trace.json"
+    code, _, _ = _cli(capsys, "run", "--trace", str(path), "--set", "timing_only=true", "--set", "iterations=2")
+    events = _strict_json(path.read_text())["traceEvents"]
+    spans = [e for e in events if e["ph"] == "X"]
+    assert code == 0 and len(spans) >= 2 * 8 and all("loss" not in e["args"] for e in spans)  # NaN: left out
