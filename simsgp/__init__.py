@@ -9,15 +9,25 @@ Run a scenario and read its summary:
 """
 
 from simsgp._version import __version__
+from simsgp.budget import Limits, ResourceError
 from simsgp.engine import run
-from simsgp.errors import GraphError, ScenarioError, SimsgpError, TopologyError
+from simsgp.errors import (
+    DivergenceError,
+    GraphError,
+    ScenarioError,
+    SimsgpError,
+    TopologyError,
+)
 from simsgp.physics import PhysicsError
 from simsgp.result import Result
 from simsgp.scenario import Scenario, apply_overrides, from_dict, load, presets
 
 __all__ = [
+    "DivergenceError",
     "GraphError",
+    "Limits",
     "PhysicsError",
+    "ResourceError",
     "Result",
     "Scenario",
     "ScenarioError",

@@ -284,7 +284,7 @@ def _exceeded(message: str, limits: Limits) -> None:
     if limits.allow_large:
         warnings.warn(message, LargeRunWarning, stacklevel=4)
     else:
-        raise ResourceError(f"{message} (or allow it: --allow-large, run(..., limits=Limits(allow_large=True)))")
+        raise ResourceError(f"{message} (or allow it: --allow-large, or simsgp.run(..., limits=simsgp.Limits(allow_large=True)))")
 
 
 def _gib(size: float) -> str:

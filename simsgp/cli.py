@@ -62,6 +62,10 @@ def _parser() -> argparse.ArgumentParser:
         "--reuse-other-versions", action="store_true",
         help="reuse finished runs made by another simsgp version (by default they are redone)",
     )
+    sweep_cmd.add_argument(
+        "--allow-large", action="store_true",
+        help="run points past the memory and event limits (with a warning) instead of failing them",
+    )
 
     plot_cmd = commands.add_parser("plot", help="plot the runs of a sweep folder (PNG and SVG)")
     plot_cmd.add_argument("folder", help="a folder written by simsgp sweep")
@@ -264,6 +268,7 @@ def _sweep(args: argparse.Namespace) -> int:
     return cli_sweep(
         args.scenario, args.grid, args.out, overrides=args.overrides, workers=args.workers, scheduler=args.scheduler,
         timeout=args.timeout, force=args.force, reuse_other_versions=args.reuse_other_versions,
+        allow_large=args.allow_large,
     )
 
 

@@ -54,6 +54,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import ctypes
+import functools
 import hashlib
 import importlib.util
 import io
@@ -75,6 +76,7 @@ from pathlib import Path
 from typing import Any
 
 from simsgp._version import __version__
+from simsgp.budget import Limits
 from simsgp.engine import run
 from simsgp.errors import ScenarioError, SimsgpError, shown
 from simsgp.outputs import check_file_target, check_folder_target, write_atomic
@@ -355,6 +357,7 @@ def run_sweep(
     progress: bool = True,
     force: bool = False,
     reuse_other_versions: bool = False,
+    allow_large: bool = False,
 ) -> list[dict[str, Any]]:
     """Run ``base`` at every point of ``grid``, skipping runs already finished in ``out``.
 
@@ -397,6 +400,9 @@ def run_sweep(
     reuse_other_versions : bool, default False
         Reuse finished runs made by another simsgp version (by default they
         are redone).
+    allow_large : bool, default False
+        Run points past the memory and event limits of
+        :class:`simsgp.budget.Limits` (with a warning) instead of failing them.
 
     Returns
     -------
@@ -432,7 +438,7 @@ def run_sweep(
     >>> print(rows[0]["error"])
     ScenarioError: cluster.nodes=1; expected an integer >= 2
     """
-    options = _Options(workers, scheduler, timeout, force, reuse_other_versions, cli=False)
+    options = _Options(workers, scheduler, timeout, force, reuse_other_versions, allow_large, cli=False)
     return _sweep(base, grid, out, options, progress=progress)[0]
 
 
@@ -446,6 +452,7 @@ class _Options:
         timeout: float | None,
         force: bool,
         reuse_other_versions: bool,
+        allow_large: bool,
         *,
         cli: bool,
     ):
@@ -466,6 +473,7 @@ class _Options:
                 )
         self.scheduler, self.timeout = scheduler, timeout
         self.force, self.reuse_other_versions = force, reuse_other_versions
+        self.run_point: RunPoint = functools.partial(_run_point, allow_large=True) if allow_large else _run_point
 
     def name(self, option: str) -> str:
         """How the user spelt ``option``: ``--reuse-other-versions`` on the command line, else as given."""
@@ -503,7 +511,7 @@ def _sweep(
         plan = _Plan(base, runs_dir, options)
         for point in points:
             plan.add(point)
-        records, skipped = plan.run(run_point or _run_point, progress=progress)
+        records, skipped = plan.run(run_point or options.run_point, progress=progress)
         rows = [_row(point, records[key]) for point, key in zip(plan.points, plan.keys)]
         _write_tables(out, list(grid), rows)
     return rows, skipped
@@ -625,12 +633,12 @@ class _Plan:
         return record
 
 
-def _run_point(scenario: Scenario, timeout: float | None) -> dict[str, Any]:
+def _run_point(scenario: Scenario, timeout: float | None, *, allow_large: bool = False) -> dict[str, Any]:
     """Run one scenario (in a worker or in this process); an exception or a timeout becomes a failed outcome."""
     start = time.perf_counter()
     try:
         with _deadline(timeout):
-            data = run(scenario).to_dict()
+            data = run(scenario, limits=Limits(allow_large=allow_large)).to_dict()
     except _TimedOut:
         return _failure(f"timed out after {timeout:g} s", time.perf_counter() - start)
     except Exception as exc:  # noqa: BLE001 (recorded in the run file and the table, never dropped)
@@ -1128,6 +1136,7 @@ def cli_sweep(
     timeout: float | None = None,
     force: bool = False,
     reuse_other_versions: bool = False,
+    allow_large: bool = False,
 ) -> int:
     """``simsgp sweep``: load a scenario, apply ``--set`` overrides, sweep the grid, print a summary.
 
@@ -1141,7 +1150,7 @@ def cli_sweep(
         Output folder (see :func:`run_sweep`).
     overrides : list of str
         ``dotted.key=value`` assignments applied to the scenario first.
-    workers, scheduler, timeout, force, reuse_other_versions
+    workers, scheduler, timeout, force, reuse_other_versions, allow_large
         As for :func:`run_sweep`; errors name them as options (``--timeout``).
 
     Returns
@@ -1166,7 +1175,7 @@ def cli_sweep(
     >>> code
     0
     """
-    options = _Options(workers, scheduler, timeout, force, reuse_other_versions, cli=True)
+    options = _Options(workers, scheduler, timeout, force, reuse_other_versions, allow_large, cli=True)
     base = apply_overrides(load(scenario), overrides)
     grid = parse_grid(grid_specs)
     try:

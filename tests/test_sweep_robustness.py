@@ -1,5 +1,6 @@
 """Sweeps under adversity: stale inputs, corrupt run files, crashing or hanging points, Ctrl-C, two sweeps, bad paths."""
 
+import functools
 import hashlib
 import json
 import math
@@ -20,6 +21,7 @@ from matplotlib.figure import Figure
 
 import simsgp
 from simsgp import outputs, sweep
+from simsgp.budget import LargeRunWarning
 from simsgp.cli import main
 from simsgp.errors import ScenarioError, SimsgpError, TopologyError, shown
 from simsgp.network import topology_path
@@ -38,7 +40,7 @@ def base():
 
 def sweep_with(base, grid, out, run_point=None, *, workers=1, timeout=None, reuse_other_versions=False):
     """``(rows, skipped)`` of a sweep through the internal seam that swaps the function running each point."""
-    options = sweep._Options(workers, None, timeout, False, reuse_other_versions, cli=False)
+    options = sweep._Options(workers, None, timeout, False, reuse_other_versions, False, cli=False)
     return sweep._sweep(base, grid, out, options, progress=False, run_point=run_point)
 
 
@@ -367,7 +369,7 @@ def test_workers_end_when_the_sweep_process_is_killed(tmp_path):
             time.sleep(60)
 
         todo = {{str(seed): from_dict({{"seed": seed, "cluster": {{"nodes": 2}}}}) for seed in range(2)}}
-        for _ in sweep._execute(todo, sweep._Options(2, None, None, False, False, cli=False), hang):
+        for _ in sweep._execute(todo, sweep._Options(2, None, None, False, False, False, cli=False), hang):
             pass
     """)
     parent = subprocess.Popen([sys.executable, "-c", script])
@@ -427,7 +429,7 @@ def test_dask_timeout_gives_up_on_the_run(base, tmp_path, monkeypatch):
     distributed = pytest.importorskip("distributed")
     monkeypatch.setattr(sweep, "_POLL", 0.1)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        options = sweep._Options(1, cluster.scheduler_address, 0.5, False, False, cli=False)
+        options = sweep._Options(1, cluster.scheduler_address, 0.5, False, False, False, cli=False)
         rows, _ = sweep._sweep(base, {"seed": [0, 1]}, tmp_path, options, progress=False, run_point=sleeps_on_seed_1)
     assert [r["status"] for r in rows] == ["ok", "failed"] and rows[1]["error"] == "timed out after 0.5 s"
 
@@ -623,3 +625,25 @@ def test_plot_rewrites_its_own_figures_but_not_other_files(tmp_path, capsys):
     (plots / "notes.txt").write_text("mine")
     with pytest.raises(SimsgpError, match=r"^dest_dir='.*plots' is a non-empty folder not made by simsgp plot; pass"):
         plot_sweep(sweep_folder)
+
+
+def test_points_past_the_limits_fail_unless_the_sweep_allows_large_runs(base, tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep, "Limits", functools.partial(sweep.Limits, events=10))
+    refused = sweep.run_sweep(base, {"seed": [0]}, tmp_path / "a", workers=1, progress=False)
+    assert refused[0]["status"] == "failed" and refused[0]["error"].startswith("ResourceError: the run would process about")
+    with pytest.warns(LargeRunWarning):
+        allowed = sweep.run_sweep(base, {"seed": [0]}, tmp_path / "b", workers=1, progress=False, allow_large=True)
+    assert allowed[0]["status"] == "ok"
+
+
+def test_a_diverging_point_fails_with_the_reason_and_the_others_go_on(base, tmp_path):
+    grid = {"iterations": [20], "algorithm.lr": [0.1, 1e30]}
+    rows = sweep.run_sweep(base, grid, tmp_path, workers=1, progress=False)
+    assert [r["status"] for r in rows] == ["ok", "failed"]
+    assert rows[1]["error"].startswith("DivergenceError: the training diverged")
+
+
+def test_a_grid_point_with_a_window_missing_keys_fails_alone(base, tmp_path):
+    rows = sweep.run_sweep(base, {"cluster.failures": [[], [{"node": 1}]]}, tmp_path, workers=1, progress=False)
+    assert [r["status"] for r in rows] == ["ok", "failed"]
+    assert "cluster.failures[0]: missing key 'start'" in rows[1]["error"]
