@@ -1,6 +1,6 @@
 """Collective operations as node processes over the network, and their closed forms.
 
-The processes move real flows through :class:`simsgp.network.Network`, so
+The processes move real flows through :class:`simsgp.flows.Network`, so
 contention with other traffic is modelled; the closed forms are the alpha-beta
 costs they must reproduce on an idle star network.
 """

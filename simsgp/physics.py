@@ -27,8 +27,8 @@ import numpy as np
 from simsgp.errors import SimsgpError
 
 if TYPE_CHECKING:
-    from simsgp.network import Topology
     from simsgp.result import Result
+    from simsgp.topology import Topology
 
 __all__ = [
     "RTOL",

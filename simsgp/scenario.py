@@ -35,8 +35,8 @@ from simsgp.cluster import COMPUTE_MODELS
 from simsgp.collectives import COLLECTIVES
 from simsgp.errors import ScenarioError, shown
 from simsgp.graphs import GRAPHS
-from simsgp.network import available_topologies, topology_path
 from simsgp.tasks import PARTITIONS, PAYLOADS, TASKS
+from simsgp.topology import available_topologies, topology_path
 
 try:  # Python >= 3.11
     import tomllib

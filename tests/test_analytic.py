@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from simsgp import analytic, run
 from simsgp.collectives import ring_allreduce_time
 from simsgp.errors import ScenarioError
-from simsgp.network import Network, star
+from simsgp.flows import Network
+from simsgp.topology import star
 
 
 def test_ring_allreduce_in_sync_matches_closed_form():

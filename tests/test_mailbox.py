@@ -1,5 +1,6 @@
+from simsgp.flows import Network
 from simsgp.mailbox import Mailbox, Message, post
-from simsgp.network import Network, star
+from simsgp.topology import star
 
 
 def test_mailbox_holds_early_rounds_until_asked(env):

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simsgp
-from simsgp import network, physics
+from simsgp import flows, physics
 from simsgp.algorithms import ALGORITHMS
 from simsgp.engine import build
-from simsgp.network import available_topologies, star
 from simsgp.scenario import from_dict
+from simsgp.topology import available_topologies, star
 
 # --- the checker can fail -----------------------------------------------------------
 
@@ -56,8 +56,8 @@ def test_a_network_that_oversubscribes_links_fails_every_run(monkeypatch):
     then runs at 4/3 of the link: faster than a lone flow (the message bound)
     and, with nothing but transfers, more bytes than the links carry.
     """
-    fair = network._max_min_rates
-    monkeypatch.setattr(network, "_max_min_rates", lambda *args: [4.0 * r for r in fair(*args)])
+    fair = flows._max_min_rates
+    monkeypatch.setattr(flows, "_max_min_rates", lambda *args: [4.0 * r for r in fair(*args)])
     scenario = {"iterations": 3, "cluster": {"nodes": 4, "compute": {"mean": 1e-6}},
                 "algorithm": {"name": "allreduce", "collective": "parallel"}, "task": {"payload": "resnet50"}}
     with pytest.raises(physics.PhysicsError, match=r"link h0.up carried .* times what 1.25e\+09 bytes/s carry"):
