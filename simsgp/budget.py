@@ -107,11 +107,12 @@ def param_count(task: TaskConfig) -> int:
     return _DIGITS_FEATURES * _DIGITS_CLASSES
 
 
-def memory_estimate(scenario: Scenario, iterations: float | None = None) -> dict[str, float]:
+def memory_estimate(scenario: Scenario, iterations: float | None = None, params: int | None = None) -> dict[str, float]:
     """Bytes of the arrays a run holds, by part: node state, task data, records, communication graph.
 
     ``iterations`` defaults to the scenario's own (records grow as the run
-    goes, so this is what they hold at its end).
+    goes, so this is what they hold at its end); ``params``, to the
+    parameters of the scenario's task (give a user task's own).
 
     Examples
     --------
@@ -120,12 +121,12 @@ def memory_estimate(scenario: Scenario, iterations: float | None = None) -> dict
     >>> parts["node state"], parts["records"], parts["graph"]
     (224000.0, 44800.0, 512.0)
     """
-    n, d = scenario.cluster.nodes, param_count(scenario.task)
+    n, d = scenario.cluster.nodes, param_count(scenario.task) if params is None else params
     shards = 1 if scenario.timing_only else n
     state = 1 if scenario.timing_only else d
     # x, momentum, gradients, one share in flight per node, the de-biased copies of an evaluation,
     # and the float64 data of the quadratic task's centres
-    data = 8.0 * shards * d if scenario.task.name == "quadratic" else 0.0
+    data = 8.0 * shards * d if scenario.task.name == "quadratic" and params is None else 0.0
     rows = scenario.iterations if iterations is None else iterations
     # the peer lists of a period of the graph (about log2 n phases for the exponential graphs), as Python ints
     phases = math.ceil(math.log2(n)) if scenario.algorithm.graph is not None else 0
@@ -137,11 +138,12 @@ def memory_estimate(scenario: Scenario, iterations: float | None = None) -> dict
     }
 
 
-def check_scenario(scenario: Scenario, limits: Limits) -> None:
+def check_scenario(scenario: Scenario, limits: Limits, params: int | None = None) -> None:
     """Refuse a scenario whose arrays or events would be past ``limits``, before any array is made.
 
     A run bounded by ``time_limit`` alone has its events counted by
-    :func:`check_run`, once its compute times are known.
+    :func:`check_run`, once its compute times are known. ``params``: the
+    parameters of a user's task (default: those of the scenario's).
 
     Raises
     ------
@@ -151,7 +153,7 @@ def check_scenario(scenario: Scenario, limits: Limits) -> None:
     """
     if scenario.time_limit is not None and scenario.time_limit > MAX_HORIZON:
         raise ResourceError(f"time_limit={shown(scenario.time_limit)}; expected at most {MAX_HORIZON:g} simulated seconds")
-    params = param_count(scenario.task)
+    params = param_count(scenario.task) if params is None else params
     servers = scenario.algorithm.servers
     if servers > params and _algorithm(scenario).HAS_SERVERS:
         raise ScenarioError(
@@ -161,7 +163,7 @@ def check_scenario(scenario: Scenario, limits: Limits) -> None:
     if scenario.iterations is not None:
         nbytes = payload_bytes(scenario.task.payload, params)
         _check_events(scenario, scenario.iterations, _messages_per_iteration(scenario, nbytes), limits)
-    _check_memory(memory_estimate(scenario), limits, _memory_hint(scenario))
+    _check_memory(memory_estimate(scenario, params=params), limits, _memory_hint(scenario))
 
 
 def check_run(ctx: RunContext, limits: Limits) -> None:
@@ -184,7 +186,7 @@ def check_run(ctx: RunContext, limits: Limits) -> None:
             f"{field}: simulated times overflow: {why} takes up to {seconds:.3g} s, about {horizon:.3g} s "
             f"over the run; expected values that keep a run under {MAX_HORIZON:g} simulated seconds"
         )
-    if scenario.time_limit is not None:
+    if scenario.time_limit is not None and ctx.compute.model != "function":
         fastest = _fastest_iteration(ctx)
         iterations = scenario.time_limit / fastest if fastest > 0 else math.inf
         if scenario.iterations is None or iterations < scenario.iterations:
@@ -227,8 +229,11 @@ def _worst_compute(ctx: RunContext) -> tuple[str, float, str]:
     """The longest compute phase a node may have, with the field most to blame."""
     cluster = ctx.scenario.cluster
     compute = ctx.compute
-    if compute.model == "trace":
-        work, field = max(float(column.max()) for column in compute.trace), "cluster.compute.path"
+    if compute.model == "function":  # a user's function: its times are known only as the run goes
+        work, field = 0.0, "compute"
+    elif compute.model == "trace":
+        field = "cluster.compute.path" if compute.trace_path is not None else "compute"
+        work = max(float(column.max()) for column in compute.trace)
     elif compute.model == "lognormal":
         work, field = cluster.compute.mean * (1 + 10 * cluster.compute.cv), "cluster.compute.cv"
     else:

@@ -33,14 +33,25 @@ import csv
 import io
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from simsgp.errors import ScenarioError, shown
 
-__all__ = ["COMPUTE_MODELS", "ComputeTimes", "load_trace", "lognormal_params", "speed_profile", "warp"]
+__all__ = [
+    "COMPUTE_MODELS",
+    "ComputeFunction",
+    "ComputeTimes",
+    "custom_table",
+    "load_trace",
+    "lognormal_params",
+    "speed_profile",
+    "warp",
+]
 
 COMPUTE_MODELS = ("constant", "lognormal", "trace")
 
@@ -301,6 +312,58 @@ def _index(path: str, line: int, column: int, cell: str) -> int:
     return int(value)
 
 
+ComputeFunction = Callable[[int, int, float], float]
+"""A user's compute model: ``seconds = f(node, iteration, now)``, a pure function of its arguments."""
+
+
+def custom_table(values: ArrayLike, n_nodes: int) -> list[np.ndarray]:
+    """Per-node seconds per iteration from a user's array: shape ``(nodes,)`` or ``(iterations, nodes)``.
+
+    Rows repeat when the run is longer, as a trace's do.
+
+    Raises
+    ------
+    ScenarioError
+        A shape that does not fit ``n_nodes``, or a value that is not a
+        finite number of seconds ``>= 0`` (naming its node and iteration).
+
+    Examples
+    --------
+    >>> custom_table([0.1, 0.2], 2)
+    [array([0.1]), array([0.2])]
+    >>> custom_table([[0.1, -1.0]], 2)
+    Traceback (most recent call last):
+    ...
+    simsgp.errors.ScenarioError: compute: node 1, iteration 0: -1.0; expected a finite number of seconds >= 0
+    """
+    try:
+        table = np.array(values, dtype=float, ndmin=2)
+    except (TypeError, ValueError) as exc:
+        raise ScenarioError(f"compute={shown(values)}; expected numbers of seconds ({exc})") from None
+    if table.ndim != 2 or table.shape[1] != n_nodes or table.shape[0] == 0:
+        raise ScenarioError(
+            f"compute has shape {np.shape(values)}; expected ({n_nodes},) or (iterations, {n_nodes}) seconds"
+        )
+    bad = np.argwhere(~(np.isfinite(table) & (table >= 0)))
+    if bad.size:
+        k, node = (int(v) for v in bad[0])
+        _checked_seconds(float(table[k, node]), node, k)
+    return list(table.T.copy())
+
+
+def _checked_seconds(seconds: Any, node: int, iteration: int) -> float:
+    """``seconds`` of a user's compute model as a float, or a ScenarioError naming the node and iteration."""
+    try:
+        value = float(seconds)
+    except (TypeError, ValueError, OverflowError):
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise ScenarioError(
+            f"compute: node {node}, iteration {iteration}: {shown(seconds)}; expected a finite number of seconds >= 0"
+        )
+    return value
+
+
 class ComputeTimes:
     """Seeded per-node compute durations with slow nodes, transients, stragglers and failures.
 
@@ -329,11 +392,22 @@ class ComputeTimes:
         Node ``node`` works ``factor`` times slower on ``[start, end)``.
     failures : sequence of (node, start, end), default ()
         Node ``node`` makes no progress on ``[start, end)`` and then resumes.
+    custom : callable or array, optional
+        A user's compute model in place of ``model``: a :data:`ComputeFunction`
+        called once per compute phase, or per-node seconds (see
+        :func:`custom_table`). Multipliers and straggler and failure windows
+        apply to it; transients do not to a function.
 
     Attributes
     ----------
+    model : str
+        The model in use: ``model``, or ``"function"`` / ``"trace"`` for a ``custom`` one.
     trace : list of numpy.ndarray or None
-        With ``trace``: each node's measured seconds per iteration (:func:`load_trace`).
+        With ``trace``: each node's seconds per iteration (:func:`load_trace`, or a custom array).
+    trace_path : str or None
+        The CSV file the trace came from (None for a custom array).
+    function : callable or None
+        A custom :data:`ComputeFunction`.
     scale : numpy.ndarray
         Each node's slowdown factor (1 where ``multipliers`` has none).
     failure_windows : tuple of tuple of (float, float)
@@ -384,6 +458,7 @@ class ComputeTimes:
         transient_high: float = 4.0,
         stragglers: Sequence[tuple[int, float, float, float]] = (),
         failures: Sequence[tuple[int, float, float]] = (),
+        custom: ComputeFunction | ArrayLike | None = None,
     ):
         if model not in COMPUTE_MODELS:
             raise ScenarioError(f"cluster.compute.model={model!r}; expected one of {COMPUTE_MODELS}")
@@ -396,7 +471,15 @@ class ComputeTimes:
         for node, factor in (multipliers or {}).items():
             self.scale[node] = factor
         self._transient = (transient_probability, transient_low, transient_high)
-        self.trace = load_trace(trace_path, n_nodes) if model == "trace" else None
+        self.function: ComputeFunction | None = custom if callable(custom) else None
+        self.trace_path = None if custom is not None else trace_path
+        if custom is not None:
+            self.model = "function" if self.function is not None else "trace"
+        self.trace = (
+            custom_table(custom, n_nodes) if self.model == "trace" and custom is not None
+            else load_trace(trace_path, n_nodes) if self.model == "trace"
+            else None
+        )
         children = seed.spawn(n_nodes)
         self._rngs = [np.random.default_rng(s) for s in children]
         self._transient_rngs = [np.random.default_rng(s.spawn(1)[0]) for s in children]
@@ -404,7 +487,7 @@ class ComputeTimes:
         self._next = [0] * n_nodes
         self._drawn = [0] * n_nodes
         self._fixed = (
-            [float(mean * s) for s in self.scale] if model == "constant" and transient_probability == 0 else None
+            [float(mean * s) for s in self.scale] if self.model == "constant" and transient_probability == 0 else None
         )
         windows: list[list[tuple[float, float, float]]] = [[] for _ in range(n_nodes)]
         for node, factor, start, end in stragglers:
@@ -427,6 +510,10 @@ class ComputeTimes:
         """
         if self._fixed is not None:
             work = self._fixed[node]
+        elif self.function is not None:
+            k = self._next[node]
+            self._next[node] = k + 1
+            work = _checked_seconds(self.function(node, k, now), node, k) * self.scale[node]
         else:
             k = self._next[node]
             block = self._blocks[node]

@@ -21,12 +21,13 @@ from typing import Any
 
 import numpy as np
 import simpy
+from numpy.typing import ArrayLike
 
-from simsgp import budget, graphs, physics
+from simsgp import budget, custom, graphs, physics
 from simsgp import scenario as scenario_mod
 from simsgp.algorithms import ALGORITHMS
 from simsgp.backend import Backend, get_backend
-from simsgp.cluster import ComputeTimes
+from simsgp.cluster import ComputeFunction, ComputeTimes
 from simsgp.errors import (
     DivergenceError,
     GraphError,
@@ -34,15 +35,16 @@ from simsgp.errors import (
     SimsgpError,
     TopologyError,
 )
+from simsgp.flows import Network
 from simsgp.mailbox import Mailbox
 from simsgp.metrics import EVALUATION_FIELDS, evaluate, summarize, time_to_target
-from simsgp.network import Network, load_topology
 from simsgp.optim import SGDConfig
 from simsgp.pushsum import debias
 from simsgp.records import Records
 from simsgp.result import Result
 from simsgp.scenario import Scenario
 from simsgp.tasks import TimingOnlyTask, make_task, payload_bytes
+from simsgp.topology import load_topology
 
 __all__ = ["RunContext", "build", "run"]
 
@@ -155,26 +157,34 @@ class RunContext:
             self.progress(t + 1, finished)
 
 
-def build(scenario: Scenario) -> RunContext:
-    """Create the environment, network, graph, task and state of a run."""
+def build(scenario: Scenario, *, task: Any = None, graph: Any = None, compute: Any = None) -> RunContext:
+    """Create the environment, network, graph, task and state of a run (``task``, ``graph``, ``compute``: see :func:`run`)."""
     n = scenario.cluster.nodes
     data_seed, init_seed, compute_seed, batch_seed = np.random.SeedSequence(scenario.seed).spawn(4)
     task_cfg = scenario.task
-    # timing-only runs do no math: their few placeholder arrays stay on the host, needing no GPU
-    backend = get_backend() if scenario.timing_only else get_backend(scenario.backend, scenario.device)
-    learning_task = make_task(  # in timing-only runs only its parameter count matters: one shard will do
-        task_cfg.name,
-        1 if scenario.timing_only else n,
-        np.random.default_rng(data_seed),
-        batch_size=task_cfg.batch_size,
-        dim=task_cfg.dim,
-        noise=task_cfg.noise,
-        heterogeneity=task_cfg.heterogeneity,
-        hidden=task_cfg.hidden,
-        partition=task_cfg.partition,
-        dirichlet_alpha=task_cfg.dirichlet_alpha,
-        backend=backend,
-    )
+    if task is not None:
+        learning_task = custom.user_task(task, n, np.random.default_rng(data_seed))
+        backend = getattr(learning_task, "backend", None) or get_backend()
+        nbytes = getattr(learning_task, "payload_bytes", None) if task_cfg.payload == "task" else None
+    else:
+        # timing-only runs do no math: their few placeholder arrays stay on the host, needing no GPU
+        backend = get_backend() if scenario.timing_only else get_backend(scenario.backend, scenario.device)
+        learning_task = make_task(  # in timing-only runs only its parameter count matters: one shard will do
+            task_cfg.name,
+            1 if scenario.timing_only else n,
+            np.random.default_rng(data_seed),
+            batch_size=task_cfg.batch_size,
+            dim=task_cfg.dim,
+            noise=task_cfg.noise,
+            heterogeneity=task_cfg.heterogeneity,
+            hidden=task_cfg.hidden,
+            partition=task_cfg.partition,
+            dirichlet_alpha=task_cfg.dirichlet_alpha,
+            backend=backend,
+        )
+        nbytes = None
+    if scenario.timing_only:
+        backend = get_backend()
     task = TimingOnlyTask(n, backend) if scenario.timing_only else learning_task
     x0 = task.init_params(np.random.default_rng(init_seed))
     algorithm = ALGORITHMS[scenario.algorithm.name]
@@ -186,27 +196,28 @@ def build(scenario: Scenario) -> RunContext:
     except TopologyError as exc:
         raise ScenarioError(f"network: {exc}") from None
     cluster = scenario.cluster
-    compute = cluster.compute
+    model = cluster.compute
     iterations = scenario.iterations if scenario.iterations is not None else sys.maxsize
     return RunContext(
         env=env,
         scenario=scenario,
         task=task,
-        graph=_graph(scenario) if algorithm.DEFAULT_GRAPH else None,
+        graph=_graph(scenario, graph) if algorithm.DEFAULT_GRAPH else _no_graph(scenario, graph),
         network=Network(env, topology, record_messages=scenario.trace or physics.check_every_message),
         compute=ComputeTimes(
-            compute.model,
-            compute.mean,
+            model.model,
+            model.mean,
             n,
             compute_seed,
-            cv=compute.cv,
+            cv=model.cv,
             multipliers=cluster.slow_nodes,
-            trace_path=compute.path,
+            trace_path=model.path,
             transient_probability=cluster.transient.probability,
             transient_low=cluster.transient.low,
             transient_high=cluster.transient.high,
             stragglers=[(w.node, w.factor, w.start, w.end) for w in cluster.stragglers],
             failures=[(w.node, w.start, w.end) for w in cluster.failures],
+            custom=compute,
         ),
         batch_rngs=[np.random.default_rng(s) for s in batch_seed.spawn(n)],
         mailboxes=[Mailbox(env) for _ in range(topology.n_hosts)],
@@ -220,7 +231,7 @@ def build(scenario: Scenario) -> RunContext:
             weight_decay=scenario.algorithm.weight_decay,
             nesterov=scenario.algorithm.nesterov,
         ),
-        nbytes=float(payload_bytes(task_cfg.payload, learning_task.dim)),
+        nbytes=float(nbytes if nbytes is not None else payload_bytes(task_cfg.payload, learning_task.dim)),
         max_iterations=iterations,
         backend=backend,
     )
@@ -230,15 +241,18 @@ _FIRST_ROWS = 1024
 """Iterations the records have room for at first; the table doubles when a run goes further."""
 
 
-def _graph(scenario: Scenario) -> graphs.GraphSchedule:
-    """The communication schedule, checked: column-stochastic, union strongly connected.
+def _graph(scenario: Scenario, graph: Any = None) -> graphs.GraphSchedule:
+    """The communication schedule (the scenario's, or the user's ``graph``), checked: column-stochastic, union strongly connected.
 
     The checks run on sparse matrices and the edge list, in memory
     proportional to the number of messages (no dense ``n x n`` array).
     """
     cfg = scenario.algorithm
     try:
-        schedule = graphs.make(cfg.graph, scenario.cluster.nodes, cfg.peers_per_itr)
+        if graph is not None:
+            schedule = custom.schedule_of(graph, scenario.cluster.nodes)
+        else:
+            schedule = graphs.make(cfg.graph, scenario.cluster.nodes, cfg.peers_per_itr)
         graphs.check_strongly_connected(schedule)
         for t in range(schedule.period):
             graphs.check_column_stochastic(schedule.sparse_mixing_matrix(t))
@@ -246,13 +260,27 @@ def _graph(scenario: Scenario) -> graphs.GraphSchedule:
         if algorithm_check is not None:
             algorithm_check(schedule)
     except GraphError as exc:
-        raise ScenarioError(f"algorithm.graph={cfg.graph!r} with algorithm.peers_per_itr={cfg.peers_per_itr}: {exc}") from None
+        where = "graph" if graph is not None else f"algorithm.graph={cfg.graph!r} with algorithm.peers_per_itr={cfg.peers_per_itr}"
+        raise ScenarioError(f"{where}: {exc}") from None
     return schedule
+
+
+def _no_graph(scenario: Scenario, graph: Any) -> None:
+    """An algorithm without a communication graph: refuse one given to it."""
+    if graph is not None:
+        with_graph = sorted(name for name, module in ALGORITHMS.items() if module.DEFAULT_GRAPH)
+        raise ScenarioError(
+            f"graph= is given, but algorithm.name={scenario.algorithm.name!r} has no communication graph; "
+            f"expected one of {with_graph}"
+        )
 
 
 def run(
     scenario: Scenario | Mapping[str, Any] | str | Path | None = None,
     *,
+    task: Any = None,
+    graph: Any = None,
+    compute: ComputeFunction | ArrayLike | None = None,
     progress: Callable[[int, float], None] | None = None,
     limits: budget.Limits | None = None,
 ) -> Result:
@@ -263,6 +291,22 @@ def run(
     scenario : Scenario, mapping, str, Path or None
         A validated scenario, a nested mapping of its keys, a preset name or
         TOML path; ``None`` runs the built-in ``default`` preset.
+    task : object, optional
+        The user's own learning problem in place of ``scenario.task.name``:
+        any object with the members of :class:`simsgp.custom.UserTask`, such
+        as :func:`simsgp.tasks.from_torch` makes from a PyTorch model. The
+        scenario's ``task.payload`` still sets the message size (``"task"``:
+        the task's own ``payload_bytes``, else ``dim * 8``).
+    graph : networkx.DiGraph, list of DiGraph or GraphSchedule, optional
+        The user's communication graph in place of ``algorithm.graph`` (a
+        list is cycled, one graph per iteration); checked as the named graphs
+        are (union strongly connected, mixing column-stochastic).
+    compute : callable or array, optional
+        The user's compute model in place of ``cluster.compute``: a function
+        ``seconds = compute(node, iteration, now)`` or per-node seconds,
+        shape ``(nodes,)`` or ``(iterations, nodes)`` (rows repeat); slow
+        nodes, stragglers and failures still apply. A value that is not a
+        finite number ``>= 0`` is an error naming the node and iteration.
     progress : callable, optional
         Called as ``progress(iterations, sim_time)`` each time every node has
         finished one more iteration (``sim_time``: when the last of them
@@ -276,7 +320,8 @@ def run(
     -------
     Result
         Records, final parameters, summary metrics, the resolved scenario and
-        the simsgp version. The same scenario gives bit-identical results.
+        the simsgp version, and ``custom``, what was given beside the
+        scenario. The same inputs give bit-identical results.
         Nodes failed at the end of the run (a failure window that has not
         ended) are listed in ``summary["down_at_end"]``; gossip algorithms go
         on without them, and the run's iterations and paces are those of
@@ -303,8 +348,8 @@ def run(
     """
     scenario = _as_scenario(scenario)
     limits = budget.Limits() if limits is None else limits
-    budget.check_scenario(scenario, limits)
-    ctx = build(scenario)
+    budget.check_scenario(scenario, limits, params=None if task is None else task.dim)
+    ctx = build(scenario, task=task, graph=graph, compute=compute)
     budget.check_run(ctx, limits)
     ctx.progress = progress
     algorithm = ALGORITHMS[scenario.algorithm.name]
@@ -329,7 +374,15 @@ def run(
     summary["weight_unmixed"] = None if unmixed is None or not ctx.math else unmixed(ctx)
     x, w = ctx.backend.to_numpy(ctx.x), ctx.backend.to_numpy(ctx.w)
     messages = ctx.network.messages
-    result = Result.from_run(scenario, records, ctx.evaluations, messages if scenario.trace else None, x, w, summary)
+    given = {
+        "task": None if task is None else custom.describe_task(task),
+        "graph": None if graph is None else custom.describe_graph(ctx.graph),
+        "compute": None if compute is None else f"{type(compute).__name__} {getattr(compute, '__name__', '')}".strip(),
+    }
+    result = Result.from_run(
+        scenario, records, ctx.evaluations, messages if scenario.trace else None, x, w, summary,
+        custom={key: text for key, text in given.items() if text is not None},
+    )
     if scenario.has_target:
         summary.update(time_to_target(result.evaluations, accuracy=scenario.target_accuracy, loss=scenario.target_loss))
     untraced = None if scenario.trace or messages is None else np.array(messages).reshape(-1, 5)

@@ -35,6 +35,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, pairwise
 from math import gcd
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -469,12 +470,15 @@ def make(name: str, n: int, peers_per_itr: int = 1) -> GraphSchedule:
     return GraphSchedule(name, n, peers_per_itr, _rotating_phases(book, n, peers_per_itr, cycle), passive)
 
 
-def from_digraph(g: nx.DiGraph, *, name: str = "digraph") -> GraphSchedule:
-    """A static schedule: each node pushes along all its out-edges every iteration.
+def from_digraph(g: nx.DiGraph | Sequence[nx.DiGraph], *, name: str = "digraph") -> GraphSchedule:
+    """A schedule from networkx graphs: each node pushes along all its out-edges every iteration.
+
+    One graph is a static schedule; a sequence of graphs is cycled, graph
+    ``t % len(g)`` at iteration ``t``.
 
     Parameters
     ----------
-    g : networkx.DiGraph or networkx.MultiDiGraph
+    g : networkx.DiGraph or networkx.MultiDiGraph, or a sequence of them
         Nodes must be exactly the integers ``0 .. n - 1`` with ``n >= 2``
         (Python or numpy ints; floats such as ``0.0`` and bools are refused).
         Out-peers are listed in increasing order. Parallel edges of a
@@ -489,13 +493,15 @@ def from_digraph(g: nx.DiGraph, *, name: str = "digraph") -> GraphSchedule:
     Returns
     -------
     GraphSchedule
-        Period 1; ``peers_per_itr`` is the largest out-degree, parallel edges
-        counted, self loops not.
+        Period 1 for one graph (at most ``len(g)`` for a sequence);
+        ``peers_per_itr`` is the largest out-degree, parallel edges counted,
+        self loops not.
 
     Raises
     ------
     GraphError
-        If ``g`` is undirected or its nodes are not the integers ``0 .. n - 1``.
+        If a graph is undirected, its nodes are not the integers ``0 .. n - 1``,
+        the sequence is empty or its graphs differ in their number of nodes.
 
     Examples
     --------
@@ -506,16 +512,33 @@ def from_digraph(g: nx.DiGraph, *, name: str = "digraph") -> GraphSchedule:
     >>> m = from_digraph(nx.MultiDiGraph([(0, 1), (0, 1), (1, 0)]))
     >>> m.out_peers(0), m.mixing_matrix(0)[:, 0].tolist()
     ([[1, 1], [0]], [0.3333333333333333, 0.6666666666666666])
+    >>> cycled = from_digraph([nx.DiGraph([(0, 1), (1, 2), (2, 0)]), nx.DiGraph([(0, 2), (2, 1), (1, 0)])])
+    >>> cycled.period, cycled.out_peers(1), cycled.out_peers(2)
+    (2, [[2], [0], [1]], [[1], [2], [0]])
     """
+    graphs = [g] if isinstance(g, nx.DiGraph) or not isinstance(g, Sequence) else list(g)
+    if not graphs:
+        raise GraphError("g is an empty sequence; expected a networkx DiGraph or a non-empty list of them")
+    phases = tuple(_digraph_phase(graph, f"g[{k}]" if len(graphs) > 1 else "g") for k, graph in enumerate(graphs))
+    sizes = sorted({len(phase) for phase in phases})
+    if len(sizes) > 1:
+        raise GraphError(f"the graphs of g have {sizes} nodes; expected one number of nodes for all")
+    peers = max((len(out) for phase in phases for out in phase), default=0)
+    return GraphSchedule(name, sizes[0], peers, phases)
+
+
+def _digraph_phase(g: Any, label: str) -> _Phase:
+    """Every node's out-peers in the networkx graph ``g`` (called ``label`` in errors)."""
+    if not isinstance(g, nx.Graph):
+        raise GraphError(f"{label}={shown(g)}; expected a networkx DiGraph or MultiDiGraph")
     if not g.is_directed():
-        raise GraphError(f"g is an undirected {type(g).__name__}; expected a networkx DiGraph or MultiDiGraph")
+        raise GraphError(f"{label} is an undirected {type(g).__name__}; expected a networkx DiGraph or MultiDiGraph")
     n = g.number_of_nodes()
     bad = sorted(shown(v) for v in g.nodes if not (_is_index(v) and 0 <= v < n))
     if bad:  # n distinct integers in 0 .. n - 1 are exactly 0 .. n - 1
         listed = ", ".join(bad[:_SHOWN_WHEN_LARGE]) + (", ..." if len(bad) > _SHOWN_WHEN_LARGE else "")
-        raise GraphError(f"g has nodes {listed}; the nodes must be exactly 0..{n - 1} (integers, not floats or bools)")
-    phase = tuple(tuple(sorted(int(j) for _, j in g.out_edges(i) if j != i)) for i in range(n))
-    return GraphSchedule(name, n, max((len(peers) for peers in phase), default=0), (phase,))
+        raise GraphError(f"{label} has nodes {listed}; the nodes must be exactly 0..{n - 1} (integers, not floats or bools)")
+    return tuple(tuple(sorted(int(j) for _, j in g.out_edges(i) if j != i)) for i in range(n))
 
 
 # ---------------------------------------------------------------------------

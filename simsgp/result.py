@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,13 @@ from simsgp.pushsum import debias
 from simsgp.scenario import Scenario, to_dict
 
 __all__ = ["Result", "jsonable"]
+
+_CUSTOM_FIELDS = {
+    "task": (("task",), "name"),
+    "graph": (("algorithm",), "graph"),
+    "compute": (("cluster", "compute"), "model"),
+}
+"""The scenario field each user object of :func:`simsgp.run` stands in for."""
 
 
 def jsonable(data: Any) -> Any:
@@ -64,6 +71,10 @@ class Result:
         Final push-sum weights (all ones for algorithms without push-sum).
     summary : dict
         Summary metrics (see :func:`simsgp.metrics.summarize`).
+    custom : dict of str
+        What was given beside the scenario (``"task"``, ``"graph"``,
+        ``"compute"``: a line describing each user object); those scenario
+        fields read ``"custom"`` in :meth:`to_dict`.
     """
 
     scenario: Scenario
@@ -74,6 +85,7 @@ class Result:
     params: np.ndarray
     weights: np.ndarray
     summary: dict[str, Any]
+    custom: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_run(
@@ -85,19 +97,32 @@ class Result:
         x: np.ndarray,
         w: np.ndarray,
         summary: dict[str, Any],
+        custom: dict[str, str] | None = None,
     ) -> Result:
-        """Assemble a result from a finished run's state."""
+        """Assemble a result from a finished run's state (``custom``: see the attribute)."""
         table = np.array(evaluations, dtype=float).reshape(len(evaluations), len(EVALUATION_FIELDS))
         columns = {name: table[:, k] for k, name in enumerate(EVALUATION_FIELDS)}
         log = None if messages is None else np.array(messages, dtype=float).reshape(len(messages), 5)
-        return cls(scenario, __version__, records, columns, log, debias(x, w), w.copy(), summary)
+        return cls(scenario, __version__, records, columns, log, debias(x, w), w.copy(), summary, dict(custom or {}))
 
     def to_dict(self) -> dict[str, Any]:
-        """``scenario`` (resolved), ``version``, ``summary`` and ``evaluations`` as plain data (NaN and inf as None)."""
+        """``scenario`` (resolved), ``version``, ``custom``, ``summary`` and ``evaluations`` as plain data (NaN and inf as None).
+
+        A field replaced by a user object reads ``"custom"`` (``task.name``,
+        ``algorithm.graph``, ``cluster.compute.model``); ``custom`` describes it.
+        """
+        scenario = to_dict(self.scenario)
+        for key, (table, name) in _CUSTOM_FIELDS.items():
+            if key in self.custom:
+                section = scenario
+                for part in table:
+                    section = section[part]
+                section[name] = "custom"
         return jsonable(
             {
-                "scenario": to_dict(self.scenario),
+                "scenario": scenario,
                 "version": self.version,
+                "custom": self.custom,
                 "summary": self.summary,
                 "evaluations": {k: col.tolist() for k, col in self.evaluations.items()},
             }

@@ -1,0 +1,163 @@
+"""The user's own task and communication graph, checked and made ready for a run.
+
+:func:`simsgp.run` takes them beside the scenario (``task=``, ``graph=``;
+``compute=`` goes to :class:`simsgp.cluster.ComputeTimes`). What the engine
+asks of a task is the :class:`UserTask` protocol; a graph is a networkx
+``DiGraph``, a list of them cycled per iteration, or a
+:class:`simsgp.graphs.GraphSchedule`. Each is checked before the first event
+and described in the result (``Result.custom``), since a scenario file
+cannot name it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import networkx as nx
+import numpy as np
+
+from simsgp import graphs
+from simsgp.errors import GraphError, ScenarioError, shown
+
+__all__ = ["UserTask", "describe_graph", "describe_task", "schedule_of", "user_task"]
+
+_REQUIRED = ("dim", "init_params", "sample_batch", "grad", "loss_many", "accuracy_many")
+"""What a user task must have: :class:`UserTask` without its optional members."""
+
+
+@runtime_checkable
+class UserTask(Protocol):
+    """What :func:`simsgp.run` needs from a user's learning problem (``task=``).
+
+    Parameters are flat vectors of ``dim`` numbers; the engine stacks every
+    node's as one row of a ``(nodes, dim)`` array of the task's backend.
+    Optional members: ``shard(n_nodes, rng)``, called once with the run's
+    node count and data stream, returns the task to use (split the data
+    there); ``backend`` (a :class:`simsgp.backend.Backend`, default numpy);
+    ``payload_bytes`` (the size of one model message, default ``dim * 8``);
+    ``name``. :func:`simsgp.tasks.from_torch` makes one from a PyTorch model.
+    """
+
+    @property
+    def dim(self) -> int:
+        """Number of parameters."""
+        ...
+
+    def init_params(self, rng: np.random.Generator) -> Any:
+        """The initial parameters, shape ``(dim,)``; every node starts from them."""
+        ...
+
+    def sample_batch(self, node: int, rng: np.random.Generator) -> Any:
+        """What :meth:`grad` needs for one mini-batch of ``node`` (drawn from ``rng`` only)."""
+        ...
+
+    def grad(self, node: int, x: Any, batch: Any) -> tuple[float, Any]:
+        """``(mini-batch loss, gradient)`` of ``node`` at parameters ``x``."""
+        ...
+
+    def loss_many(self, xs: Any) -> Any:
+        """The full training loss at every row of ``xs``, shape ``(rows,)``."""
+        ...
+
+    def accuracy_many(self, xs: Any) -> Any:
+        """Test accuracy at every row of ``xs``, or ``None`` without test data."""
+        ...
+
+
+def user_task(task: Any, n_nodes: int, rng: np.random.Generator) -> Any:
+    """``task`` checked against :class:`UserTask` and, if it can shard, sharded over ``n_nodes``.
+
+    Raises
+    ------
+    ScenarioError
+        A missing member, a ``dim`` that is not a positive integer, or a
+        sharded task for another number of nodes.
+
+    Examples
+    --------
+    >>> user_task(object(), 4, np.random.default_rng(0))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    simsgp.errors.ScenarioError: task=<object object at ...>: it has no dim; expected an object with dim, init_params, sample_batch, grad, loss_many, accuracy_many
+    """
+    _check_members(task)
+    if callable(getattr(task, "shard", None)):
+        task = task.shard(n_nodes, rng)
+        _check_members(task)
+    count = getattr(task, "n_nodes", n_nodes)
+    if count != n_nodes:
+        raise ScenarioError(f"task is split across {shown(count)} nodes; expected cluster.nodes = {n_nodes}")
+    dim = task.dim
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim < 1:
+        raise ScenarioError(f"task.dim={shown(dim)}; expected a positive integer (the number of parameters)")
+    return task
+
+
+def _check_members(task: Any) -> None:
+    missing = [name for name in _REQUIRED if not hasattr(task, name)]
+    if missing:
+        raise ScenarioError(
+            f"task={_short(task)}: it has no {missing[0]}; expected an object with {', '.join(_REQUIRED)}"
+        )
+
+
+def describe_task(task: Any) -> str:
+    """One line naming a user task, for the result: ``"TorchTask 'cnn', 1234 parameters"``.
+
+    Examples
+    --------
+    >>> class Mine:
+    ...     dim = 3
+    >>> describe_task(Mine())
+    'Mine, 3 parameters'
+    """
+    name = getattr(task, "name", None)
+    label = f"{type(task).__name__} {name!r}" if isinstance(name, str) else type(task).__name__
+    return f"{label}, {task.dim} parameters"
+
+
+def schedule_of(graph: Any, n_nodes: int) -> graphs.GraphSchedule:
+    """A user's graph as a schedule for ``n_nodes`` nodes (not yet checked for mixing).
+
+    Raises
+    ------
+    ScenarioError
+        Not a DiGraph, a sequence of them or a GraphSchedule; a bad graph;
+        or another number of nodes.
+
+    Examples
+    --------
+    >>> schedule_of(nx.DiGraph([(0, 1), (1, 0)]), 2).out_peers(0)
+    [[1], [0]]
+    """
+    if isinstance(graph, graphs.GraphSchedule):
+        schedule = graph
+    elif isinstance(graph, nx.Graph) or (isinstance(graph, Sequence) and not isinstance(graph, (str, bytes))):
+        try:
+            schedule = graphs.from_digraph(graph, name="custom")
+        except GraphError as exc:
+            raise ScenarioError(f"graph: {exc}") from None
+    else:
+        raise ScenarioError(
+            f"graph={_short(graph)}; expected a networkx DiGraph, a list of them or a simsgp.graphs.GraphSchedule"
+        )
+    if schedule.n != n_nodes:
+        raise ScenarioError(f"graph has {schedule.n} nodes; expected cluster.nodes = {n_nodes}")
+    return schedule
+
+
+def describe_graph(schedule: graphs.GraphSchedule) -> str:
+    """One line naming a user's schedule: its name, nodes, period and messages per period.
+
+    Examples
+    --------
+    >>> describe_graph(schedule_of(nx.DiGraph([(0, 1), (1, 0), (0, 2), (2, 0)]), 3))
+    "'custom', 3 nodes, period 1, 4 messages per period"
+    """
+    messages = sum(len(peers) for t in range(schedule.period) for peers in schedule.out_peers(t))
+    return f"{schedule.name!r}, {schedule.n} nodes, period {schedule.period}, {messages} messages per period"
+
+
+def _short(value: Any) -> str:
+    return shown(value) if isinstance(value, (str, int, float, list, tuple, dict)) else repr(value)[:80]
