@@ -43,6 +43,7 @@ from simsgp.pushsum import debias
 from simsgp.records import Records
 from simsgp.result import Result
 from simsgp.scenario import Scenario
+from simsgp.simpy_internals import events_scheduled
 from simsgp.tasks import TimingOnlyTask, make_task, payload_bytes
 from simsgp.topology import load_topology
 
@@ -369,7 +370,7 @@ def run(
         records, debias(ctx.x, ctx.w), ctx.w, ctx.task, ctx.network, time_limit=scenario.time_limit, absent=gone
     )
     summary["down_time"] = [ctx.compute.down_time(i, 0.0, ctx.env.now) for i in range(ctx.n)]
-    summary["events"] = _events_processed(ctx.env)
+    summary["events"] = events_scheduled(ctx.env)
     unmixed = getattr(algorithm, "weight_unmixed", None)
     summary["weight_unmixed"] = None if unmixed is None or not ctx.math else unmixed(ctx)
     x, w = ctx.backend.to_numpy(ctx.x), ctx.backend.to_numpy(ctx.w)
@@ -453,11 +454,6 @@ def _rare_collections() -> Iterator[None]:
             _gc_loops -= 1
             if _gc_loops == 0:
                 gc.set_threshold(*_gc_saved)
-
-
-def _events_processed(env: simpy.Environment) -> int:
-    """Events scheduled during the run (SimPy numbers every scheduled event in ``_eid``)."""
-    return next(env._eid)
 
 
 def _as_scenario(scenario: Scenario | Mapping[str, Any] | str | Path | None) -> Scenario:

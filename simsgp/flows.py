@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL, Event
+from simpy.events import Event
 
+from simsgp.simpy_internals import succeed_after
 from simsgp.topology import Topology
 
 __all__ = ["Network"]
@@ -191,7 +192,7 @@ class Network:
         self.count(src, connection.links, nbytes)
         queue = connection.queue
         if nbytes <= 0 and not queue:  # nothing ahead of it and nothing to carry: latency only
-            _succeed_after(env, delivered, connection.latency, value)
+            succeed_after(env, delivered, connection.latency, value)
             return delivered
         self._flows_started += 1
         flow = _Flow(self._flows_started, connection, max(float(nbytes), 0.0), delivered, value)
@@ -286,7 +287,7 @@ class Network:
         timer = Event(self.env)
         timer.callbacks.append(self._on_timer)
         flow.timer = timer
-        _succeed_after(self.env, timer, flow.remaining / flow.rate, flow)
+        succeed_after(self.env, timer, flow.remaining / flow.rate, flow)
 
     def _on_timer(self, timer: simpy.Event) -> None:
         flow = timer.value
@@ -314,7 +315,7 @@ class Network:
                 else:
                     self._link_busy[link] += now - self._busy_since[link]
             connection = flow.connection
-            _succeed_after(env, flow.delivered, connection.latency, flow.value)
+            succeed_after(env, flow.delivered, connection.latency, flow.value)
             queue = connection.queue
             queue.popleft()
             if queue:
@@ -354,14 +355,3 @@ def _max_min_rates(
                 residual[link] -= share
                 unfixed[link] -= 1
     return [rate[flow] for flow in flows]
-
-
-def _succeed_after(env: simpy.Environment, event: simpy.Event, delay: float, value: Any) -> None:
-    """Trigger an existing ``event`` with ``value`` after ``delay`` seconds.
-
-    This is what :class:`simpy.Timeout` does in its constructor, applied to an
-    event handed out earlier; it costs one scheduled event.
-    """
-    event._ok = True
-    event._value = value
-    env.schedule(event, NORMAL, delay)

@@ -23,6 +23,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from simsgp.algorithms._node import held_weight, mix_in, push, sgd_step, start_compute
+from simsgp.simpy_internals import is_processed
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
@@ -52,7 +53,7 @@ def _node(ctx: RunContext, i: int) -> Generator[Any, Any, None]:
         x_keep, w_keep, sent = push(ctx, i, t, x, ctx.w[i], graph.out_peers(t)[i])
         arrived = yield mailbox.get(t, len(graph.in_peers(t)[i]))
         for delivered in sent:  # own pushes delivered too (usually already: their callbacks have run)
-            if delivered.callbacks is not None:
+            if not is_processed(delivered):
                 yield delivered
         mix_in(ctx, i, x_keep, w_keep, arrived)
         ctx.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)
