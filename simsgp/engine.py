@@ -151,7 +151,7 @@ class RunContext:
         every = self._eval_every
         if every and (t + 1) % every == 0:
             point = evaluate(t + 1, finished, debias(self.x, self.w), self.w, self.task)
-            if not math.isfinite(point[EVALUATION_FIELDS.index("loss")]):
+            if self.math and not math.isfinite(point[EVALUATION_FIELDS.index("loss")]):
                 self.diverged(f"by iteration {t + 1}: the nodes' mean loss on the full data is {point[2]}")
             self.evaluations.append(point)
         if self.progress is not None:

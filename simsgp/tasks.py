@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +43,11 @@ from sklearn.datasets import load_digits
 
 from simsgp.backend import Backend
 from simsgp.errors import ScenarioError
+
+if TYPE_CHECKING:  # for the annotations of from_torch: torch is imported only when it is called
+    import torch
+
+    from simsgp.torch_task import TorchTask
 
 __all__ = [
     "PARTITIONS",
@@ -53,6 +58,7 @@ __all__ = [
     "QuadraticTask",
     "Task",
     "TimingOnlyTask",
+    "from_torch",
     "make_task",
     "payload_bytes",
     "shard_dirichlet",
@@ -1380,3 +1386,69 @@ def make_task(
         else:
             task = LogisticDigitsTask.from_rng(n_nodes, rng, **options)
     return task if backend is None else task.to_backend(backend)
+
+
+def from_torch(
+    model: torch.nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    train: Any,
+    test: Any = None,
+    *,
+    batch_size: int = 32,
+    partition: str = "iid",
+    dirichlet_alpha: float = 0.5,
+) -> TorchTask:
+    """A task of the user's own PyTorch model, for ``simsgp.run(scenario, task=...)``.
+
+    Imports torch (and :mod:`simsgp.torch_task`, which documents how
+    parameters, dtypes, devices and buffers are handled) only when called.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model, initialised: its current parameters are every node's
+        starting point. Its parameters (all of one floating dtype, on one cpu
+        or cuda device) are flattened in ``named_parameters()`` order into
+        one vector per node; the model itself is never changed. It runs in
+        the mode it is in: call ``model.eval()`` first for one whose training
+        mode draws random numbers (dropout), or runs are not reproducible.
+    loss_fn : callable
+        ``loss_fn(outputs, targets)``: a scalar tensor, the mean loss over the
+        batch (``torch.nn.functional.cross_entropy``, for example).
+    train : (torch.Tensor, torch.Tensor) or torch.utils.data.Dataset
+        Training ``(inputs, targets)``, one sample per row of the first axis,
+        or a Dataset of ``(input, target)`` samples (read once and stacked).
+        Moved to the model's device.
+    test : same as `train`, or None, default None
+        Test data. When its targets are class labels (a 1-d integer tensor),
+        the run's accuracy is the fraction of test samples whose largest
+        output is the label; else there is no accuracy.
+    batch_size : int, default 32
+        Mini-batch size per node and iteration (positive).
+    partition : str, default "iid"
+        How the run splits the training set across its nodes, one of
+        :data:`PARTITIONS`; ``"dirichlet"`` (label skew, :func:`shard_dirichlet`)
+        needs class labels as train targets.
+    dirichlet_alpha : float, default 0.5
+        Concentration of the ``"dirichlet"`` partition (positive).
+
+    Returns
+    -------
+    simsgp.torch_task.TorchTask
+        The whole training set as one shard; the engine calls its ``shard``
+        with the run's node count. ``payload_bytes`` is the model's parameter
+        bytes; the node math runs on torch on the model's device.
+
+    Raises
+    ------
+    SimsgpError
+        PyTorch is not installed (the message says how to install it).
+    ScenarioError
+        A bad argument, or a model, loss and data that do not fit together
+        (one forward pass is tried); the one-line message names the argument.
+    """
+    from simsgp.torch_task import from_torch as build
+
+    return build(
+        model, loss_fn, train, test, batch_size=batch_size, partition=partition, dirichlet_alpha=dirichlet_alpha
+    )

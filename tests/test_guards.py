@@ -386,3 +386,8 @@ def test_the_trace_of_a_timing_only_run_is_strict_json(capsys, tmp_path):
     events = _strict_json(path.read_text())["traceEvents"]
     spans = [e for e in events if e["ph"] == "X"]
     assert code == 0 and len(spans) >= 2 * 8 and all("loss" not in e["args"] for e in spans)  # NaN: left out
+
+
+def test_a_timing_only_run_with_evaluations_is_no_divergence():
+    result = simsgp.run(_with(timing_only=True, eval_every=1))
+    assert len(result.evaluations["loss"]) == 3 and np.isnan(result.evaluations["loss"]).all()
