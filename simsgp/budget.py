@@ -22,6 +22,8 @@ import os
 import warnings
 from dataclasses import dataclass
 from types import ModuleType
+
+import numpy as np
 from typing import TYPE_CHECKING, Any
 
 from simsgp.errors import ScenarioError, SimsgpError, shown
@@ -40,6 +42,7 @@ __all__ = [
     "ResourceError",
     "check_count",
     "check_run",
+    "check_times",
     "check_scenario",
     "memory_estimate",
     "param_count",
@@ -233,22 +236,51 @@ def _worst_compute(ctx: RunContext) -> tuple[str, float, str]:
         work, field = 0.0, "compute"
     elif compute.model == "trace":
         field = "cluster.compute.path" if compute.trace_path is not None else "compute"
+        assert compute.trace is not None  # model "trace" always has its table
         work = max(float(column.max()) for column in compute.trace)
     elif compute.model == "lognormal":
         work, field = cluster.compute.mean * (1 + 10 * cluster.compute.cv), "cluster.compute.cv"
     else:
         work, field = cluster.compute.mean, "cluster.compute.mean"
-    factor = max(float(compute.scale.max()), 1.0)
-    if cluster.transient.probability > 0:
-        factor *= cluster.transient.high
-    factor *= math.prod(max(w.factor, 1.0) for w in cluster.stragglers)
-    return field, work * factor, "one compute phase (with its slow-node, transient and straggler factors)"
+    factors = {
+        field: work,
+        "cluster.slow_nodes": max(float(compute.scale.max()), 1.0),
+        "cluster.transient.high": cluster.transient.high if cluster.transient.probability > 0 else 1.0,
+        # a window that ends delays a phase by at most its length; only one that never ends scales it
+        "cluster.stragglers": math.prod(max(w.factor, 1.0) for w in cluster.stragglers if w.end == math.inf),
+    }
+    blamed = max(factors, key=lambda name: factors[name])  # the largest of them, where times overflow
+    return blamed, math.prod(factors.values()), "one compute phase (with its slow-node, transient and straggler factors)"
+
+
+def check_times(records: dict[str, np.ndarray], now: float) -> None:
+    """Raise unless every recorded time and the clock are within :data:`MAX_HORIZON` (what the estimates could not foresee).
+
+    Examples
+    --------
+    >>> check_times({"end": np.array([[1.0, np.inf]])}, 1.0)
+    Traceback (most recent call last):
+    ...
+    simsgp.budget.ResourceError: simulated time overflowed: end of iteration 0 of node 1 is inf; expected values that keep a run under 1e+15 simulated seconds
+    """
+    for name in ("start", "compute_end", "end"):
+        if name in records:
+            bad = np.argwhere(np.abs(records[name]) > MAX_HORIZON)  # NaN: not recorded
+            if bad.size:
+                t, node = (int(v) for v in bad[0])
+                raise ResourceError(
+                    f"simulated time overflowed: {name} of iteration {t} of node {node} is "
+                    f"{records[name][t, node]}; expected values that keep a run under {MAX_HORIZON:g} simulated seconds"
+                )
+    if not now <= MAX_HORIZON:
+        raise ResourceError(f"simulated time overflowed: the clock reads {now}")
 
 
 def _fastest_iteration(ctx: RunContext) -> float:
     """A rough floor of one iteration's compute time, for the iterations a time limit allows."""
     compute = ctx.compute
     if compute.model == "trace":
+        assert compute.trace is not None  # model "trace" always has its table
         return min(float(column.min()) for column in compute.trace) * float(compute.scale.min())
     return ctx.scenario.cluster.compute.mean * float(compute.scale.min()) / (1 + ctx.scenario.cluster.compute.cv)
 

@@ -366,6 +366,7 @@ def run(
     if ctx.math:
         ctx.check_finite("by the end of the run")
     records = ctx.records.arrays()
+    budget.check_times(records, ctx.env.now)
     summary = summarize(
         records, debias(ctx.x, ctx.w), ctx.w, ctx.task, ctx.network, time_limit=scenario.time_limit, absent=gone
     )

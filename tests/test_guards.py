@@ -130,8 +130,9 @@ def test_a_timing_only_run_has_nan_losses_and_is_no_divergence():
         ({"network": {"latency": 1e308}}, "network.latency"),
         ({"cluster": {"compute": {"mean": 1e308}}}, "cluster.compute.mean"),
         ({"task": {"payload": 1e300}}, "task.payload"),
-        ({"cluster": {"slow_nodes": {"2": 1e300}}}, "cluster.compute.mean"),
-        ({"cluster": {"transient": {"probability": 0.5, "high": 1e300}}}, "cluster.compute.mean"),
+        ({"cluster": {"slow_nodes": {"2": 1e300}}}, "cluster.slow_nodes"),
+        ({"cluster": {"transient": {"probability": 0.5, "high": 1e300}}}, "cluster.transient.high"),
+        ({"cluster": {"stragglers": [{"node": 1, "factor": 1e300, "start": 0.0, "end": math.inf}]}}, "cluster.stragglers"),
     ],
 )
 def test_values_whose_times_overflow_are_refused_naming_the_field(overrides, field):
@@ -163,6 +164,18 @@ def test_a_trace_value_that_overflows_names_the_trace(tmp_path):
     trace.write_text("\n".join(["1e308,1e308,1e308,1e308"] * 3) + "\n")
     with pytest.raises(ResourceError, match=r"^cluster\.compute\.path: simulated times overflow"):
         simsgp.run(_with(cluster={"compute": {"model": "trace", "path": str(trace)}}))
+
+
+def test_a_short_extreme_straggler_window_is_no_overflow():
+    window = {"node": 1, "factor": 1e300, "start": 0.0, "end": 1.0}  # the node stalls for a second, then goes on
+    result = simsgp.run(_with(cluster={"stragglers": [window]}, algorithm={"name": "adpsgd"}))
+    assert 1.0 < result.summary["sim_time"] < 2.0
+
+
+def test_a_time_that_overflows_despite_the_estimates_is_an_error():
+    window = {"node": 1, "factor": 1e300, "start": 0.0, "end": 1e300}  # finite, yet the phase takes ~1e299 s
+    with pytest.raises(ResourceError, match=r"simulated time overflowed|simulated times overflow"):
+        simsgp.run(_with(cluster={"stragglers": [window]}, algorithm={"name": "adpsgd"}))
 
 
 def test_every_time_of_an_accepted_extreme_run_is_finite():
