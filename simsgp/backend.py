@@ -72,10 +72,12 @@ def _numpy_namespace() -> types.SimpleNamespace:
     def argmax(x: Any, /, *, axis: int | None = None, keepdims: bool = False) -> Any:
         return x.argmax(axis=axis, keepdims=keepdims)
 
+    compat_vecdot: Any = _compat_numpy.vecdot  # a gufunc on numpy >= 2, whose stubs omit its axis keyword
+
     def vecdot(x1: Any, x2: Any, /, *, axis: int = -1) -> Any:
         if x1.ndim == 1 and x2.ndim == 1:
             return np.vdot(x1, x2)
-        return _compat_numpy.vecdot(x1, x2, axis=axis)
+        return compat_vecdot(x1, x2, axis=axis)
 
     ns.take, ns.max, ns.sum, ns.mean, ns.argmax, ns.vecdot = take, max, sum, mean, argmax, vecdot
     if np.lib.NumpyVersion(np.__version__) >= "2.0.0":

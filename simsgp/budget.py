@@ -22,9 +22,9 @@ import os
 import warnings
 from dataclasses import dataclass
 from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from typing import TYPE_CHECKING, Any
 
 from simsgp.errors import ScenarioError, SimsgpError, shown
 from simsgp.records import FIELDS
@@ -42,8 +42,8 @@ __all__ = [
     "ResourceError",
     "check_count",
     "check_run",
-    "check_times",
     "check_scenario",
+    "check_times",
     "memory_estimate",
     "param_count",
 ]

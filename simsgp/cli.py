@@ -258,6 +258,7 @@ def _progress_line(scenario: scenario_mod.Scenario) -> tuple[ProgressLine, Calla
     if scenario.iterations is not None:
         line = ProgressLine("run", scenario.iterations, "iterations")
         return line, lambda done, now: line.update(done, f"sim {now:.6g} s")
+    assert scenario.time_limit is not None  # a scenario without iterations has a time_limit
     line = ProgressLine("run", scenario.time_limit, "simulated s")
     return line, lambda done, now: line.update(now, f"{done} iterations")
 

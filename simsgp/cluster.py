@@ -475,11 +475,12 @@ class ComputeTimes:
         self.trace_path = None if custom is not None else trace_path
         if custom is not None:
             self.model = "function" if self.function is not None else "trace"
-        self.trace = (
-            custom_table(custom, n_nodes) if self.model == "trace" and custom is not None
-            else load_trace(trace_path, n_nodes) if self.model == "trace"
-            else None
-        )
+        self.trace: list[np.ndarray] | None = None
+        if self.model == "trace":  # a user's table (custom is not callable here), else the CSV at trace_path
+            if custom is not None and not callable(custom):
+                self.trace = custom_table(custom, n_nodes)
+            elif trace_path is not None:
+                self.trace = load_trace(trace_path, n_nodes)
         children = seed.spawn(n_nodes)
         self._rngs = [np.random.default_rng(s) for s in children]
         self._transient_rngs = [np.random.default_rng(s.spawn(1)[0]) for s in children]
@@ -558,6 +559,7 @@ class ComputeTimes:
         elif self.model == "lognormal":
             block = self._rngs[node].lognormal(*lognormal_params(self.mean, self.cv), _BLOCK)
         else:
+            assert self.trace is not None  # model "trace" always has its table
             column = self.trace[node]
             block = column[np.arange(first, first + _BLOCK) % len(column)]
         block = block * self.scale[node]

@@ -199,11 +199,16 @@ def build(scenario: Scenario, *, task: Any = None, graph: Any = None, compute: A
     cluster = scenario.cluster
     model = cluster.compute
     iterations = scenario.iterations if scenario.iterations is not None else sys.maxsize
+    schedule: graphs.GraphSchedule | None = None
+    if algorithm.DEFAULT_GRAPH:
+        schedule = _graph(scenario, graph)
+    else:
+        _no_graph(scenario, graph)
     return RunContext(
         env=env,
         scenario=scenario,
         task=task,
-        graph=_graph(scenario, graph) if algorithm.DEFAULT_GRAPH else _no_graph(scenario, graph),
+        graph=schedule,
         network=Network(env, topology, record_messages=scenario.trace or physics.check_every_message),
         compute=ComputeTimes(
             model.model,
@@ -253,6 +258,7 @@ def _graph(scenario: Scenario, graph: Any = None) -> graphs.GraphSchedule:
         if graph is not None:
             schedule = custom.schedule_of(graph, scenario.cluster.nodes)
         else:
+            assert cfg.graph is not None  # set to the algorithm's DEFAULT_GRAPH by the scenario
             schedule = graphs.make(cfg.graph, scenario.cluster.nodes, cfg.peers_per_itr)
         graphs.check_strongly_connected(schedule)
         for t in range(schedule.period):
@@ -378,7 +384,7 @@ def run(
     messages = ctx.network.messages
     given = {
         "task": None if task is None else custom.describe_task(task),
-        "graph": None if graph is None else custom.describe_graph(ctx.graph),
+        "graph": None if graph is None or ctx.graph is None else custom.describe_graph(ctx.graph),
         "compute": None if compute is None else f"{type(compute).__name__} {getattr(compute, '__name__', '')}".strip(),
     }
     result = Result.from_run(

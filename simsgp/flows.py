@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import simpy
@@ -290,7 +290,7 @@ class Network:
         succeed_after(self.env, timer, flow.remaining / flow.rate, flow)
 
     def _on_timer(self, timer: simpy.Event) -> None:
-        flow = timer.value
+        flow = cast(_Flow, timer.value)
         if flow.timer is timer:  # otherwise the rate changed and a newer timer exists
             flow.remaining = 0.0
             touched = self._end((flow,))

@@ -35,7 +35,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, pairwise
 from math import gcd
-from typing import Any
+from typing import Any, TypeAlias
 
 import networkx as nx
 import numpy as np
@@ -544,7 +544,7 @@ def _digraph_phase(g: Any, label: str) -> _Phase:
 # ---------------------------------------------------------------------------
 # Checks on matrices, dense (numpy) or sparse (scipy.sparse).
 
-_Matrix = np.ndarray | scipy.sparse.sparray | scipy.sparse.spmatrix
+_Matrix: TypeAlias = np.ndarray | scipy.sparse.sparray | scipy.sparse.spmatrix
 
 
 def _square(P: _Matrix) -> np.ndarray | scipy.sparse.csc_array:
@@ -575,11 +575,11 @@ def _first_negative(P: np.ndarray | scipy.sparse.csc_array, atol: float) -> tupl
     if isinstance(P, np.ndarray):
         bad = np.argwhere(~(P >= -atol))
         return (int(bad[0][0]), int(bad[0][1]), float(P[tuple(bad[0])])) if bad.size else None
-    bad = np.flatnonzero(~(P.data >= -atol))
-    if not bad.size:
+    bad_data = np.flatnonzero(~(P.data >= -atol))
+    if not bad_data.size:
         return None
     entries = P.tocoo()  # same order of entries as P.data
-    first = bad[np.lexsort((entries.col[bad], entries.row[bad]))[0]]
+    first = bad_data[np.lexsort((entries.col[bad_data], entries.row[bad_data]))[0]]
     return int(entries.row[first]), int(entries.col[first]), float(P.data[first])
 
 

@@ -9,7 +9,7 @@ messages of later rounds wait in the box until asked for.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import simpy
 
@@ -64,7 +64,7 @@ class Mailbox:
 
     def deliver(self, event: simpy.Event) -> None:
         """Callback form of :meth:`put` for a network delivery event."""
-        self.put(event.value)
+        self.put(cast(Message, event.value))
 
     def get(self, tag: Hashable, count: int) -> simpy.Event:
         """An event that succeeds with the ``count`` messages of ``tag``."""

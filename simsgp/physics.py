@@ -56,7 +56,9 @@ class PhysicsError(SimsgpError):
     """A finished run broke a physical invariant: a defect of simsgp, never of the scenario."""
 
 
-def link_violations(carried: Sequence[float], capacity: Sequence[float], span: float, names: Sequence[str]) -> list[str]:
+def link_violations(
+    carried: Sequence[float], capacity: Sequence[float] | np.ndarray, span: float, names: Sequence[str]
+) -> list[str]:
     """Links that carried more than ``capacity * span`` bytes.
 
     Examples

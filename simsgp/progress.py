@@ -86,6 +86,7 @@ class ProgressLine:
         self.stream.flush()
 
     def _show(self, now: float) -> None:
+        assert self._latest is not None  # callers show only a pending update
         done, detail = self._latest
         self._latest = None
         self._shown = now

@@ -102,8 +102,8 @@ def debias(x: np.ndarray, w: float | np.ndarray) -> np.ndarray:
            [2., 2.]])
     """
     xp = array_namespace(x)
-    w = xp.asarray(w, dtype=xp.float64, device=device(x))
-    return x / w[..., None] if w.ndim else x / w
+    weights = xp.asarray(w, dtype=xp.float64, device=device(x))
+    return x / weights[..., None] if weights.ndim else x / weights
 
 
 def mix(x: np.ndarray, w: np.ndarray, mixing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -80,7 +80,7 @@ class Records:
         if comm_wait is None:
             comm_wait = end - compute_end
         _RECORD.pack_into(
-            self._table,
+            self._table,  # type: ignore[arg-type]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
             (t * self.n_nodes + node) * _RECORD.size,
             start,
             compute_end,

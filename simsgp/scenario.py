@@ -20,6 +20,7 @@ import dataclasses
 import difflib
 import math
 import re
+import sys
 import types
 import typing
 import warnings
@@ -38,9 +39,9 @@ from simsgp.graphs import GRAPHS
 from simsgp.tasks import PARTITIONS, PAYLOADS, TASKS
 from simsgp.topology import available_topologies, topology_path
 
-try:  # Python >= 3.11
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 __all__ = [
@@ -178,8 +179,8 @@ class ClusterConfig:
         for k, window in enumerate(self.stragglers):
             self._check_window(f"cluster.stragglers[{k}]", window)
             _positive(f"cluster.stragglers[{k}].factor", window.factor)
-        for k, window in enumerate(self.failures):
-            self._check_window(f"cluster.failures[{k}]", window)
+        for k, failure in enumerate(self.failures):
+            self._check_window(f"cluster.failures[{k}]", failure)
 
     def _check_node(self, name: str, node: int, value: Any) -> None:
         if not 0 <= node < self.nodes:
@@ -358,6 +359,7 @@ class Scenario:
             _fail("target_loss", self.target_loss, "a finite number")
         if self.eval_every is None:
             object.__setattr__(self, "eval_every", _default_eval_every(self))
+        assert self.eval_every is not None  # set just above
         object.__setattr__(self, "device", backends.check(self.backend, self.device))
         if self.analytic and not hasattr(ALGORITHMS[self.algorithm.name], "run_analytic"):
             analytic = sorted(name for name, module in ALGORITHMS.items() if hasattr(module, "run_analytic"))
@@ -433,7 +435,7 @@ def _coerce(hint: Any, value: Any, name: str) -> Any:
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, Mapping):
             _fail(name, value, f"a table of keys from {[f.name for f in dataclasses.fields(hint)]}")
-        return _build(hint, value, f"{name}.")
+        return _build(typing.cast(type, hint), value, f"{name}.")  # a dataclass hint is a class
     origin = typing.get_origin(hint)
     if origin in (Union, types.UnionType):
         options = typing.get_args(hint)

@@ -71,7 +71,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -700,7 +700,7 @@ def _outcome_of(exc: BaseException, wall_seconds: float | None) -> dict[str, Any
 
 def _execute(
     todo: Mapping[str, Scenario], options: _Options, run_point: RunPoint, client: Any = None
-) -> Iterator[tuple[str, dict[str, Any]]]:
+) -> Generator[tuple[str, dict[str, Any]], None, None]:
     """Yield ``(key, outcome)`` for every scenario in ``todo`` as each finishes (on ``client``'s cluster if given)."""
     if not todo:
         return

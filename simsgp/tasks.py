@@ -656,6 +656,19 @@ class _DigitsTask:
     batch_size: int = 32
     backend: Backend = _HOST
 
+    @property
+    def dim(self) -> int:
+        """Number of parameters (the subclass's model)."""
+        raise NotImplementedError
+
+    def _logits(self, a: FloatArray, x: FloatArray) -> FloatArray:
+        """Logits of the rows `a` under parameters `x` (the subclass's model)."""
+        raise NotImplementedError
+
+    def _loss_and_grad(self, x: FloatArray, a: FloatArray, t: FloatArray) -> tuple[float, FloatArray]:
+        """Mean cross-entropy on rows `a` with one-hot targets `t`, and its gradient (the subclass's model)."""
+        raise NotImplementedError
+
     @classmethod
     def from_rng(
         cls: type[_DigitsT],
@@ -1375,7 +1388,7 @@ def make_task(
             n_nodes, rng, dim=dim, noise=noise, heterogeneity=heterogeneity
         )
     else:
-        options = {
+        options: dict[str, Any] = {
             "batch_size": batch_size,
             "test_fraction": test_fraction,
             "partition": partition,

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -34,9 +35,9 @@ __all__ = [
     "topology_path",
 ]
 
-try:  # Python >= 3.11
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # pragma: no cover - Python 3.10
+else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -211,7 +212,9 @@ def racks(
         raise TopologyError(f"oversubscription={shown(oversubscription)}; expected a finite number >= 1")
     _check_nonnegative("core_latency", core_latency)
     _check_finite_sum("latency + core_latency", latency, core_latency)
-    uplink = _real(rack_size) * float(bandwidth) / ratio
+    hosts = _real(rack_size)
+    assert hosts is not None  # rack_size is an integer >= 1 (checked above)
+    uplink = hosts * float(bandwidth) / ratio
     if not math.isfinite(uplink):
         raise TopologyError(
             f"rack_size={shown(rack_size)}: a rack uplink of rack_size * bandwidth / oversubscription = {uplink} "
@@ -416,8 +419,8 @@ def _reals(value: object, ndim: int) -> np.ndarray | None:
     if ndim == 1:
         numbers = [_real(v) for v in value]
         return None if None in numbers else np.array(numbers, dtype=float)
-    rows = [_reals(v, ndim - 1) for v in value]
-    if any(row is None for row in rows) or len({row.shape for row in rows}) > 1:
+    rows = [row for row in (_reals(v, ndim - 1) for v in value) if row is not None]
+    if len(rows) < len(value) or len({row.shape for row in rows}) > 1:
         return None
     return np.array(rows, dtype=float) if rows else np.empty((0,) * ndim)
 
@@ -435,7 +438,7 @@ def _positive_rates(what: str, value: float | Sequence[float], count: int, item:
     bad = ~(np.isfinite(values) & (values > 0))
     if bad.any():
         index = int(np.flatnonzero(bad)[0])
-        entry = value if scalar else value[index]
+        entry = value if scalar else cast("Sequence[float]", value)[index]  # not scalar: a list, tuple or array
         raise TopologyError(
             f"{what}={shown(entry.item() if isinstance(entry, np.generic) else entry)} for {item} {index}; "
             "expected a positive finite number of bytes per second"

@@ -44,10 +44,10 @@ only when called (simsgp itself never imports torch). The task meets what
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass, field, replace
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -309,7 +309,7 @@ class TorchTask:
             last axis of the outputs); None without test data, or when its
             targets are not class labels (a 1-d integer tensor).
         """
-        if self.test_inputs is None or not _is_labels(self.test_targets):
+        if self.test_inputs is None or self.test_targets is None or not _is_labels(self.test_targets):
             return None
         return self._per_row(
             xs, self.test_inputs, self.test_targets, lambda out, t: int((out.argmax(dim=-1) == t).sum())
@@ -317,7 +317,7 @@ class TorchTask:
 
     def _forward(self, flat: torch.Tensor, inputs: torch.Tensor, buffers: dict[str, torch.Tensor]) -> Any:
         """The model's outputs on `inputs` with parameters the views of `flat` (shape ``(dim,)``)."""
-        views = torch.split(flat, self._sizes)
+        views = torch.split(flat, list(self._sizes))
         params = {name: v.view(shape) for name, v, shape in zip(self._names, views, self._shapes)}
         return functional_call(self.model, {**params, **buffers}, (inputs,))
 
@@ -429,7 +429,7 @@ def _pair(data: Any, argument: str) -> tuple[torch.Tensor, torch.Tensor]:
     """`data`, a pair of tensors or a Dataset of pairs, as two tensors of samples (checked)."""
     expected = "expected a (inputs, targets) pair of tensors or a torch Dataset"
     if isinstance(data, Dataset):
-        samples = list(data) if isinstance(data, IterableDataset) else [data[i] for i in range(len(data))]
+        samples = list(data) if isinstance(data, IterableDataset) else [data[i] for i in range(len(cast(Sized, data)))]
         if not samples:
             raise ScenarioError(f"from_torch: {argument} has no samples; expected at least one")
         try:

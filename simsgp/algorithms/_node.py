@@ -57,7 +57,7 @@ def sgd_step(ctx: RunContext, i: int, batch: np.ndarray, at: np.ndarray | None =
 
 def push(
     ctx: RunContext, i: int, tag: Any, x: np.ndarray, w: float, peers: Sequence[int]
-) -> tuple[np.ndarray, float, list[simpy.Event]]:
+) -> tuple[np.ndarray, float | np.ndarray, list[simpy.Event]]:
     """Split ``(x, w)`` into ``len(peers) + 1`` shares and send one to each peer.
 
     Returns the kept share and the delivery events of the sends.
@@ -67,7 +67,7 @@ def push(
     return x_share, w_share, sent
 
 
-def mix_in(ctx: RunContext, i: int, x: np.ndarray, w: float, arrived: Sequence[Message]) -> None:
+def mix_in(ctx: RunContext, i: int, x: np.ndarray, w: float | np.ndarray, arrived: Sequence[Message]) -> None:
     """Set node ``i``'s state to ``(x, w)`` plus the shares that ``arrived``."""
     if not ctx.math:
         return

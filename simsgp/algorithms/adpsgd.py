@@ -116,9 +116,11 @@ def start(ctx: RunContext) -> None:
     """Start a compute process per node and a gossip process per active node."""
     progress = _Progress(ctx.env, ctx.n)
     locks = [simpy.Resource(ctx.env, capacity=1) for _ in range(ctx.n)]
+    graph = ctx.graph
+    assert graph is not None  # a gossip algorithm's run always has a schedule (DEFAULT_GRAPH)
     for node in range(ctx.n):
         ctx.env.process(_compute(ctx, node, progress))
-        if node not in ctx.graph.passive:
+        if node not in graph.passive:
             ctx.env.process(_gossip(ctx, node, progress, locks))
 
 
@@ -141,6 +143,7 @@ def _compute(ctx: RunContext, i: int, progress: _Progress) -> Generator[Any, Any
 
 def _gossip(ctx: RunContext, i: int, progress: _Progress, locks: list[simpy.Resource]) -> Generator[Any, Any, None]:
     env, graph, network = ctx.env, ctx.graph, ctx.network
+    assert graph is not None  # a gossip algorithm's run always has a schedule (DEFAULT_GRAPH)
     seen = 0  # iterations finished when the last exchange began
     stopped = progress.stopped[i]
     for r in itertools.count():

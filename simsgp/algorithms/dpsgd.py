@@ -13,7 +13,7 @@ iteration takes ``c + 2 m``.
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import simpy
 
@@ -22,6 +22,7 @@ from simsgp.algorithms._node import held_weight, mix_in, push, sgd_step, start_c
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
+    from simsgp.mailbox import Message
 
 __all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "check_graph", "start", "weight_unmixed"]
 
@@ -45,6 +46,7 @@ def start(ctx: RunContext) -> None:
 
 def _node(ctx: RunContext, i: int) -> Generator[Any, Any, None]:
     env, graph, mailbox = ctx.env, ctx.graph, ctx.mailboxes[i]
+    assert graph is not None  # a gossip algorithm's run always has a schedule (DEFAULT_GRAPH)
     passive = i in graph.passive
     for t in range(ctx.max_iterations):
         start = env.now
@@ -57,5 +59,5 @@ def _node(ctx: RunContext, i: int) -> Generator[Any, Any, None]:
             yield arrived
         x_keep, w_keep, sent = push(ctx, i, t, x, ctx.w[i], graph.out_peers(t)[i])
         yield simpy.AllOf(env, [*sent, arrived])
-        mix_in(ctx, i, x_keep, w_keep, arrived.value)
+        mix_in(ctx, i, x_keep, w_keep, cast("list[Message]", arrived.value))
         ctx.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)

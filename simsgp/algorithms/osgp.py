@@ -37,7 +37,7 @@ shares pushed to a node after its last round stay in its mailbox, where
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import simpy
 
@@ -45,6 +45,7 @@ from simsgp.algorithms._node import held_weight, mix_in, push, sgd_step, start_c
 
 if TYPE_CHECKING:
     from simsgp.engine import RunContext
+    from simsgp.mailbox import Message
 
 __all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start", "weight_unmixed"]
 
@@ -68,10 +69,14 @@ class _Rounds:
 
     def close(self, ctx: RunContext, i: int) -> None:
         """Node ``i`` launches no more rounds: open rounds stop waiting for its later shares."""
-        last = self.last[i] = self.open[i].number
+        current = self.open[i]
+        assert current is not None  # every node has a round open until the end
+        last = self.last[i] = current.number
+        graph = ctx.graph
+        assert graph is not None  # a gossip algorithm's run always has a schedule (DEFAULT_GRAPH)
         for j, gossip in enumerate(self.open):
             if gossip is not None and gossip.number > last:
-                missing = ctx.graph.in_peers(gossip.number)[j].count(i)
+                missing = graph.in_peers(gossip.number)[j].count(i)
                 if missing:
                     ctx.mailboxes[j].expect_fewer(gossip.number, missing)
 
@@ -90,6 +95,7 @@ class _Round:
 
     def __init__(self, ctx: RunContext, i: int, number: int, launched_at: int, rounds: _Rounds):
         graph = ctx.graph
+        assert graph is not None  # a gossip algorithm's run always has a schedule (DEFAULT_GRAPH)
         ctx.x[i], ctx.w[i], sent = push(ctx, i, number, ctx.x[i], ctx.w[i], graph.out_peers(number)[i])
         tau = ctx.scenario.algorithm.tau
         self.number = number
@@ -111,7 +117,7 @@ def _node(ctx: RunContext, i: int, rounds: _Rounds) -> Generator[Any, Any, None]
             if not gossip.done.processed:
                 yield gossip.done
             staleness = t - gossip.launched_at
-            mix_in(ctx, i, ctx.x[i], ctx.w[i], gossip.arrived.value)
+            mix_in(ctx, i, ctx.x[i], ctx.w[i], cast("list[Message]", gossip.arrived.value))
             gossip = _Round(ctx, i, gossip.number + 1, t, rounds)
         comm_end = env.now
         if t == last:
@@ -122,7 +128,7 @@ def _node(ctx: RunContext, i: int, rounds: _Rounds) -> Generator[Any, Any, None]
         loss, ctx.x[i] = sgd_step(ctx, i, batch)
         if t == last:  # only the round in flight is added
             yield gossip.done
-            mix_in(ctx, i, ctx.x[i], ctx.w[i], gossip.arrived.value)
+            mix_in(ctx, i, ctx.x[i], ctx.w[i], cast("list[Message]", gossip.arrived.value))
         ctx.log(
             i, t, start=start, compute_end=compute_end, end=env.now, loss=loss, staleness=staleness,
             comm_wait=comm_end - start + env.now - compute_end,

@@ -44,6 +44,7 @@ def start(ctx: RunContext) -> None:
 
 def _node(ctx: RunContext, i: int) -> Generator[Any, Any, None]:
     env, graph, mailbox = ctx.env, ctx.graph, ctx.mailboxes[i]
+    assert graph is not None  # a gossip algorithm's run always has a schedule (DEFAULT_GRAPH)
     for t in range(ctx.max_iterations):
         start = env.now
         batch, computed = start_compute(ctx, i)
