@@ -132,7 +132,7 @@ def memory_estimate(scenario: Scenario, iterations: float | None = None, params:
     data = 8.0 * shards * d if scenario.task.name == "quadratic" and params is None else 0.0
     rows = scenario.iterations if iterations is None else iterations
     # the peer lists of a period of the graph (about log2 n phases for the exponential graphs), as Python ints
-    phases = math.ceil(math.log2(n)) if scenario.algorithm.graph is not None else 0
+    phases = math.ceil(math.log2(n)) if _algorithm(scenario).DEFAULT_GRAPH is not None else 0
     return {
         "node state": 7.0 * 8 * n * state,
         "task data": data,

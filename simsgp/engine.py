@@ -159,7 +159,11 @@ class RunContext:
 
 
 def build(scenario: Scenario, *, task: Any = None, graph: Any = None, compute: Any = None) -> RunContext:
-    """Create the environment, network, graph, task and state of a run (``task``, ``graph``, ``compute``: see :func:`run`)."""
+    """Create the environment, network, graph, task and state of a run (``task``, ``graph``, ``compute``: see :func:`run`).
+
+    The scenario is resolved first (:func:`simsgp.scenario.resolve`); the run reads only resolved values.
+    """
+    scenario = scenario_mod.resolve(scenario)
     n = scenario.cluster.nodes
     data_seed, init_seed, compute_seed, batch_seed = np.random.SeedSequence(scenario.seed).spawn(4)
     task_cfg = scenario.task
@@ -464,8 +468,9 @@ def _rare_collections() -> Iterator[None]:
 
 
 def _as_scenario(scenario: Scenario | Mapping[str, Any] | str | Path | None) -> Scenario:
+    """``scenario`` validated and resolved."""
     if isinstance(scenario, Scenario):
-        return scenario
+        return scenario_mod.resolve(scenario)
     if isinstance(scenario, Mapping):
-        return scenario_mod.from_dict(scenario)
-    return scenario_mod.load(scenario)
+        return scenario_mod.resolve(scenario_mod.from_dict(scenario))
+    return scenario_mod.resolve(scenario_mod.load(scenario))

@@ -62,6 +62,7 @@ __all__ = [
     "parse_toml",
     "presets",
     "read_text",
+    "resolve",
     "to_dict",
 ]
 
@@ -247,11 +248,14 @@ class AlgorithmConfig:
 
     def __post_init__(self) -> None:
         _one_of("algorithm.name", self.name, ALGORITHMS)
-        default_graph = ALGORITHMS[self.name].DEFAULT_GRAPH
-        if self.graph is None and default_graph is not None:
-            object.__setattr__(self, "graph", default_graph)
         if self.graph is not None:
             _one_of("algorithm.graph", self.graph, GRAPHS)
+            if ALGORITHMS[self.name].DEFAULT_GRAPH is None:
+                with_graph = sorted(name for name, module in ALGORITHMS.items() if module.DEFAULT_GRAPH)
+                _fail(
+                    "algorithm.graph", self.graph,
+                    f"no graph for algorithm.name={self.name!r}, which has no communication graph (graphs go with {with_graph})",
+                )
         if self.peers_per_itr < 1:
             _fail("algorithm.peers_per_itr", self.peers_per_itr, "an integer >= 1")
         _positive("algorithm.lr", self.lr)
@@ -307,7 +311,11 @@ class TaskConfig:
 
 @dataclass(frozen=True)
 class Scenario:
-    """One simulated training run: everything needed to reproduce it bit for bit.
+    """One simulated training run, as the user wrote it: everything needed to reproduce it bit for bit.
+
+    Fields left ``None`` that a run derives (``eval_every``,
+    ``algorithm.graph``, ``device``) are filled by :func:`resolve`, which the
+    engine calls; a value the user wrote is kept, whatever else changes.
 
     ``eval_every``: evaluate every node's model on the full data each time all
     nodes have finished a multiple of this many iterations (0: never; default:
@@ -357,14 +365,11 @@ class Scenario:
             _fail("target_accuracy", self.target_accuracy, "a fraction in (0, 1]")
         if self.target_loss is not None and not math.isfinite(self.target_loss):
             _fail("target_loss", self.target_loss, "a finite number")
-        if self.eval_every is None:
-            object.__setattr__(self, "eval_every", _default_eval_every(self))
-        assert self.eval_every is not None  # set just above
-        object.__setattr__(self, "device", backends.check(self.backend, self.device))
+        backends.check(self.backend, self.device)
         if self.analytic and not hasattr(ALGORITHMS[self.algorithm.name], "run_analytic"):
             analytic = sorted(name for name, module in ALGORITHMS.items() if hasattr(module, "run_analytic"))
             _fail("analytic", True, f"false for algorithm.name={self.algorithm.name!r}; the analytic mode covers {analytic}")
-        if self.eval_every < 0:
+        if self.eval_every is not None and self.eval_every < 0:
             _fail("eval_every", self.eval_every, "an integer >= 0 (0 turns evaluation off)")
         if self.has_target and (self.timing_only or self.eval_every == 0):
             key, value = ("timing_only", True) if self.timing_only else ("eval_every", 0)
@@ -374,6 +379,37 @@ class Scenario:
     def has_target(self) -> bool:
         """Whether a target accuracy or loss is set (the summary then has a time to it)."""
         return self.target_accuracy is not None or self.target_loss is not None
+
+
+def resolve(scenario: Scenario) -> Scenario:
+    """The scenario with every value a run derives filled in: what the engine, the result and sweep keys use.
+
+    A :class:`Scenario` holds what the user wrote (``None``: not given);
+    resolving fills ``eval_every`` (about 20 evaluation points over the run,
+    200 with a target, none in a timing-only run), ``algorithm.graph`` (the
+    algorithm's own, for one with a graph) and ``device`` (the backend's
+    default). A value the user gave is kept. Resolving twice changes nothing.
+
+    Examples
+    --------
+    >>> written = from_dict({"iterations": 1000, "algorithm": {"name": "dpsgd"}})
+    >>> written.eval_every, written.algorithm.graph
+    (None, None)
+    >>> resolved = resolve(written)
+    >>> resolved.eval_every, resolved.algorithm.graph, resolved.device
+    (50, 'dynamic-bipartite-exponential', 'cpu')
+    >>> resolve(resolved) == resolved
+    True
+    """
+    graph = scenario.algorithm.graph
+    if graph is None:
+        graph = ALGORITHMS[scenario.algorithm.name].DEFAULT_GRAPH
+    return dataclasses.replace(
+        scenario,
+        eval_every=_default_eval_every(scenario) if scenario.eval_every is None else scenario.eval_every,
+        device=backends.check(scenario.backend, scenario.device),
+        algorithm=dataclasses.replace(scenario.algorithm, graph=graph),
+    )
 
 
 def input_files(scenario: Scenario) -> dict[str, Path]:
@@ -635,13 +671,6 @@ def apply_overrides(scenario: Scenario, assignments: Iterable[str]) -> Scenario:
         keys.append(key)
     if "time_limit" in keys and "iterations" not in keys:
         data["iterations"] = None
-    # values that were only derived defaults follow what they derive from
-    if "algorithm.graph" not in keys and scenario.algorithm.graph == ALGORITHMS[scenario.algorithm.name].DEFAULT_GRAPH:
-        data["algorithm"]["graph"] = None
-    if "eval_every" not in keys and scenario.eval_every == _default_eval_every(scenario):
-        data["eval_every"] = None
-    if "device" not in keys and scenario.device == backends.check(scenario.backend):
-        data["device"] = None
     return from_dict(data)
 
 

@@ -89,6 +89,7 @@ from simsgp.scenario import (
     from_dict,
     input_files,
     load,
+    resolve,
     to_dict,
 )
 
@@ -313,7 +314,7 @@ def scenario_key(scenario: Scenario) -> str:
     >>> key == scenario_key(from_dict({"cluster": {"nodes": 8}}))
     False
     """
-    return _digest(to_dict(from_dict(to_dict(scenario))))
+    return _digest(to_dict(resolve(from_dict(to_dict(scenario)))))
 
 
 def _digest(data: Any) -> str:
@@ -533,7 +534,7 @@ class _Plan:
         """Resolve ``point``; record it as failed, reuse its finished run or plan to run it."""
         self.points.append(point)
         try:
-            scenario = apply_overrides(self.base, [f"{k}={_toml_literal(v, k)}" for k, v in point.items()])
+            scenario = resolve(apply_overrides(self.base, [f"{k}={_toml_literal(v, k)}" for k, v in point.items()]))
         except SimsgpError as exc:
             key = _digest({"base": to_dict(self.base), "point": {k: repr(v) for k, v in point.items()}})
             self.keys.append(key)

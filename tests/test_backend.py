@@ -19,7 +19,7 @@ from simsgp.backend import BACKENDS, DEVICES, Backend, array_namespace, get_back
 from simsgp.engine import run
 from simsgp.errors import ScenarioError
 from simsgp.optim import SGDConfig, sgd_update
-from simsgp.scenario import apply_overrides, from_dict
+from simsgp.scenario import apply_overrides, from_dict, resolve
 from simsgp.tasks import TASKS, Task, TimingOnlyTask, make_task
 
 RTOL = 1e-12
@@ -352,9 +352,9 @@ def test_timing_only_run_needs_no_backend_library(monkeypatch):
 
 
 def test_scenario_backend_defaults_to_numpy_on_cpu():
-    scenario = from_dict({})
+    scenario = resolve(from_dict({}))
     assert (scenario.backend, scenario.device) == ("numpy", "cpu")
-    assert from_dict({"backend": "cupy"}).device == "cuda"  # checked without importing CuPy
+    assert resolve(from_dict({"backend": "cupy"})).device == "cuda"  # checked without importing CuPy
 
 
 @pytest.mark.parametrize(
@@ -372,9 +372,9 @@ def test_scenario_rejects_bad_backend_or_device(data, message):
 
 
 def test_set_backend_rederives_the_default_device():
-    scenario = apply_overrides(from_dict({}), ["backend='torch'"])
+    scenario = resolve(apply_overrides(resolve(from_dict({})), ["backend='torch'"]))
     assert (scenario.backend, scenario.device) == ("torch", "cpu")
-    assert apply_overrides(from_dict({}), ["backend='cupy'"]).device == "cuda"
+    assert resolve(apply_overrides(from_dict({}), ["backend='cupy'"])).device == "cuda"
     with pytest.raises(ScenarioError, match="backend='numpy' with device='cuda'"):
         apply_overrides(from_dict({"backend": "torch", "device": "cuda"}), ["backend='numpy'"])
 

@@ -18,7 +18,7 @@ from simsgp.errors import GraphError, ScenarioError
 
 
 def _scenario(nodes: int, algorithm: str = "sgp", **fields: object) -> scenario_mod.Scenario:
-    return scenario_mod.from_dict({"cluster": {"nodes": nodes}, "algorithm": {"name": algorithm, **fields}})
+    return scenario_mod.resolve(scenario_mod.from_dict({"cluster": {"nodes": nodes}, "algorithm": {"name": algorithm, **fields}}))
 
 
 # --- the graph checks of a run -------------------------------------------------------

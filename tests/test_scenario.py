@@ -4,6 +4,7 @@ import dataclasses
 
 import pytest
 
+from simsgp.engine import run
 from simsgp.errors import ScenarioError
 from simsgp.scenario import (
     Scenario,
@@ -12,12 +13,13 @@ from simsgp.scenario import (
     load,
     loads,
     presets,
+    resolve,
     to_dict,
 )
 
 
 def test_scenario_defaults_match_design():
-    s = Scenario()
+    s = resolve(Scenario())
     assert (s.seed, s.iterations, s.time_limit) == (0, 200, None)
     assert s.cluster.nodes == 8 and s.network.topology == "star-10gbe"
     assert (s.algorithm.name, s.algorithm.graph, s.algorithm.peers_per_itr) == ("sgp", "dynamic-directed-exponential", 1)
@@ -139,18 +141,37 @@ def test_apply_overrides_leaves_input_untouched():
     assert s.cluster.nodes == 8
 
 
-def test_apply_overrides_default_graph_follows_the_algorithm():
-    assert apply_overrides(Scenario(), ["algorithm.name=dpsgd"]).algorithm.graph == "dynamic-bipartite-exponential"
-    assert apply_overrides(Scenario(), ["algorithm.name=allreduce"]).algorithm.graph is None
-    chosen = apply_overrides(Scenario(), ["algorithm.name=dpsgd", "algorithm.graph=ring"])
+def _resolved(scenario, sets):
+    return resolve(apply_overrides(scenario, sets))
+
+
+def test_the_default_graph_follows_the_algorithm_and_a_written_graph_is_kept():
+    assert _resolved(Scenario(), ["algorithm.name=dpsgd"]).algorithm.graph == "dynamic-bipartite-exponential"
+    assert _resolved(Scenario(), ["algorithm.name=allreduce"]).algorithm.graph is None
+    chosen = _resolved(Scenario(), ["algorithm.name=dpsgd", "algorithm.graph=ring"])
     assert chosen.algorithm.graph == "ring"
-    kept = apply_overrides(from_dict({"algorithm": {"graph": "complete"}}), ["algorithm.name=osgp"])
+    kept = _resolved(from_dict({"algorithm": {"graph": "complete"}}), ["algorithm.name=osgp"])
     assert kept.algorithm.graph == "complete"
+    assert Scenario().algorithm.graph is None  # what the user wrote: nothing
 
 
-def test_apply_overrides_rederives_automatic_evaluation_interval():
-    assert Scenario().eval_every == 10
-    assert apply_overrides(Scenario(), ["iterations=1000"]).eval_every == 50
-    assert apply_overrides(Scenario(), ["timing_only=true"]).eval_every == 0
-    assert apply_overrides(Scenario(), ["eval_every=3", "iterations=1000"]).eval_every == 3
-    assert apply_overrides(from_dict({"eval_every": 7}), ["iterations=1000"]).eval_every == 7
+def test_a_graph_for_an_algorithm_without_one_is_refused():
+    with pytest.raises(ScenarioError, match=r"^algorithm.graph='ring'; expected no graph for algorithm.name='allreduce'"):
+        apply_overrides(Scenario(), ["algorithm.name=allreduce", "algorithm.graph=ring"])
+    with pytest.raises(ScenarioError, match=r"algorithm.graph='complete'; expected no graph for algorithm.name='allreduce'"):
+        apply_overrides(from_dict({"algorithm": {"graph": "complete"}}), ["algorithm.name=allreduce"])
+
+
+def test_the_evaluation_interval_is_derived_at_resolution_and_a_written_one_is_kept():
+    assert resolve(Scenario()).eval_every == 10
+    assert _resolved(Scenario(), ["iterations=1000"]).eval_every == 50
+    assert _resolved(Scenario(), ["timing_only=true"]).eval_every == 0
+    assert _resolved(Scenario(), ["eval_every=3", "iterations=1000"]).eval_every == 3
+    assert _resolved(from_dict({"eval_every": 7}), ["iterations=1000"]).eval_every == 7
+    assert _resolved(from_dict({"eval_every": 10}), ["iterations=1000"]).eval_every == 10  # equal to the derived one, still kept
+
+
+def test_a_result_holds_the_resolved_scenario():
+    result = run({"iterations": 4, "cluster": {"nodes": 2}})
+    assert result.scenario == resolve(result.scenario)
+    assert (result.scenario.eval_every, result.scenario.algorithm.graph) == (1, "dynamic-directed-exponential")

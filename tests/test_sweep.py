@@ -121,7 +121,7 @@ def test_run_sweep_writes_one_ok_file_per_point_and_a_table(base, tmp_path):
     direct = simsgp.run(scenario)
     record = next(r for r in runs if r["key"] == scenario_key(scenario))
     assert record["point"] == {"cluster.nodes": 4, "algorithm.name": "allreduce"}
-    assert record["scenario"] == json.loads(json.dumps(to_dict(scenario)))
+    assert record["scenario"] == json.loads(json.dumps(to_dict(direct.scenario)))  # resolved, as the run used it
     assert record["version"] == simsgp.__version__
     assert record["summary"] == json.loads(json.dumps(direct.summary))
     assert record["evaluations"] == direct.to_dict()["evaluations"]
