@@ -61,6 +61,7 @@ __all__ = [
     "from_torch",
     "make_task",
     "payload_bytes",
+    "sample_positions",
     "shard_dirichlet",
     "shard_iid",
 ]
@@ -264,6 +265,17 @@ def shard_dirichlet(
             donor = int(np.argmax([len(s) for s in shards]))
             shards[node], shards[donor] = shards[donor][-1:], shards[donor][:-1]
     return shards
+
+
+def sample_positions(shard_size: int, batch_size: int, rng: np.random.Generator) -> IntArray:
+    """A mini-batch: ``min(batch_size, shard_size)`` distinct positions in a shard, drawn from ``rng``.
+
+    Examples
+    --------
+    >>> sample_positions(5, 3, np.random.default_rng(0)).tolist()
+    [3, 4, 2]
+    """
+    return rng.choice(shard_size, size=min(batch_size, shard_size), replace=False)
 
 
 @runtime_checkable
@@ -816,8 +828,7 @@ class _DigitsTask:
         >>> len(task.shards[0]), len(task.sample_batch(0, np.random.default_rng(1)))
         (15, 15)
         """
-        n = len(self.shards[node])
-        return rng.choice(n, size=min(self.batch_size, n), replace=False)
+        return sample_positions(len(self.shards[node]), self.batch_size, rng)
 
     def grad(
         self, node: int, x: FloatArray, batch_idx: np.ndarray

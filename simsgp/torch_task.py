@@ -54,7 +54,7 @@ import numpy.typing as npt
 
 from simsgp.backend import Backend, get_backend
 from simsgp.errors import ScenarioError, SimsgpError, shown
-from simsgp.tasks import PARTITIONS, shard_dirichlet, shard_iid
+from simsgp.tasks import PARTITIONS, sample_positions, shard_dirichlet, shard_iid
 
 try:
     import torch
@@ -243,8 +243,7 @@ class TorchTask:
             ``min(batch_size, shard size)`` distinct positions into
             ``shards[node]`` (host int64, as the digits tasks draw them).
         """
-        n = len(self.shards[node])
-        return rng.choice(n, size=min(self.batch_size, n), replace=False)
+        return sample_positions(len(self.shards[node]), self.batch_size, rng)
 
     def grad(self, node: int, x: torch.Tensor, batch_idx: IntArray) -> tuple[float, torch.Tensor]:
         """Mini-batch loss and its gradient at parameters `x` on `node`'s shard.
