@@ -206,12 +206,18 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             _refuse_link(info, repr(str(target)), "a plain file")
             if stat.S_ISDIR(info.st_mode):
                 raise SimsgpError(f"cannot write {str(target)!r}: it is a folder; remove it or choose another path")
-        handle, temporary = _create_temporary(target)
+        handle = None
+        while handle is None:  # the name is known before the file exists, so an interrupt cannot orphan it
+            name = temporary = str(target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp")
+            try:
+                handle = os.open(name, _NEW_FILE, 0o666)  # the umask applies, as to any new file
+            except FileExistsError:
+                temporary = None  # another writer's: not ours to remove
         with os.fdopen(handle, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(temporary, target)
+        os.replace(name, target)
         temporary = None
     except OSError as exc:
         raise SimsgpError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from exc
@@ -223,15 +229,8 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
 
 # --- helpers --------------------------------------------------------------------
 
-
-def _create_temporary(target: Path) -> tuple[int, str]:
-    """A new hidden file beside ``target``, open for writing; mode ``0o666`` less the umask."""
-    while True:
-        name = str(target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), name
-        except FileExistsError:
-            continue
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+"""Flags that create a file that must not exist yet, for writing."""
 
 
 def _inspect(path: str | os.PathLike[str], option: str) -> tuple[Path, str, os.stat_result | None]:
