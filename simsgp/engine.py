@@ -25,7 +25,7 @@ from numpy.typing import ArrayLike
 
 from simsgp import budget, custom, graphs, physics
 from simsgp import scenario as scenario_mod
-from simsgp.algorithms import ALGORITHMS
+from simsgp.algorithms import ALGORITHMS, with_graph
 from simsgp.backend import Backend, get_backend
 from simsgp.cluster import ComputeFunction, ComputeTimes
 from simsgp.errors import (
@@ -279,10 +279,9 @@ def _graph(scenario: Scenario, graph: Any = None) -> graphs.GraphSchedule:
 def _no_graph(scenario: Scenario, graph: Any) -> None:
     """An algorithm without a communication graph: refuse one given to it."""
     if graph is not None:
-        with_graph = sorted(name for name, module in ALGORITHMS.items() if module.DEFAULT_GRAPH)
         raise ScenarioError(
             f"graph= is given, but algorithm.name={scenario.algorithm.name!r} has no communication graph; "
-            f"expected one of {with_graph}"
+            f"expected one of {with_graph()}"
         )
 
 

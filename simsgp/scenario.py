@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from simsgp import backend as backends
-from simsgp.algorithms import ALGORITHMS
+from simsgp.algorithms import ALGORITHMS, with_graph
 from simsgp.cluster import COMPUTE_MODELS
 from simsgp.collectives import COLLECTIVES
 from simsgp.errors import ScenarioError, shown
@@ -251,10 +251,10 @@ class AlgorithmConfig:
         if self.graph is not None:
             _one_of("algorithm.graph", self.graph, GRAPHS)
             if ALGORITHMS[self.name].DEFAULT_GRAPH is None:
-                with_graph = sorted(name for name, module in ALGORITHMS.items() if module.DEFAULT_GRAPH)
                 _fail(
                     "algorithm.graph", self.graph,
-                    f"no graph for algorithm.name={self.name!r}, which has no communication graph (graphs go with {with_graph})",
+                    f"no graph for algorithm.name={self.name!r}, which has no communication graph "
+                    f"(graphs go with {with_graph()})",
                 )
         if self.peers_per_itr < 1:
             _fail("algorithm.peers_per_itr", self.peers_per_itr, "an integer >= 1")

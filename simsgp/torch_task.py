@@ -228,21 +228,7 @@ class TorchTask:
         return self.backend.asarray(_flatten(self.model))
 
     def sample_batch(self, node: int, rng: np.random.Generator) -> IntArray:
-        """Draw a mini-batch of positions in `node`'s shard, without replacement.
-
-        Parameters
-        ----------
-        node : int
-            Node index.
-        rng : numpy.random.Generator
-            Source of the draw.
-
-        Returns
-        -------
-        numpy.ndarray
-            ``min(batch_size, shard size)`` distinct positions into
-            ``shards[node]`` (host int64, as the digits tasks draw them).
-        """
+        """``min(batch_size, shard size)`` distinct positions in `node`'s shard, drawn from `rng` (see :func:`sample_positions`)."""
         return sample_positions(len(self.shards[node]), self.batch_size, rng)
 
     def grad(self, node: int, x: torch.Tensor, batch_idx: IntArray) -> tuple[float, torch.Tensor]:

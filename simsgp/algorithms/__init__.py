@@ -27,7 +27,7 @@ from simsgp.algorithms import (
     sgp,
 )
 
-__all__ = ["ALGORITHMS"]
+__all__ = ["ALGORITHMS", "with_graph"]
 
 ALGORITHMS: dict[str, ModuleType] = {
     "sgp": sgp,
@@ -41,3 +41,8 @@ ALGORITHMS: dict[str, ModuleType] = {
     "dcasgd": dcasgd,
 }
 """Algorithm name (``algorithm.name`` in a scenario) to its module."""
+
+
+def with_graph() -> list[str]:
+    """The names of the algorithms that have a communication graph, sorted."""
+    return sorted(name for name, module in ALGORITHMS.items() if module.DEFAULT_GRAPH)
