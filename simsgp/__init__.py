@@ -6,21 +6,59 @@ Run a scenario and read its summary:
 >>> result = simsgp.run({"iterations": 5, "cluster": {"nodes": 4}})
 >>> result.summary["iterations"], result.summary["max_link_utilization"] <= 1.0
 (5, True)
+
+The names below load their modules when first used, so that reading a
+scenario or asking the command line for help does not import the simulator.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from simsgp._version import __version__
-from simsgp.budget import Limits, ResourceError
-from simsgp.engine import run
-from simsgp.errors import (
-    DivergenceError,
-    GraphError,
-    ScenarioError,
-    SimsgpError,
-    TopologyError,
-)
-from simsgp.physics import PhysicsError
-from simsgp.result import Result
-from simsgp.scenario import Scenario, apply_overrides, from_dict, load, presets
+
+if TYPE_CHECKING:
+    from simsgp.budget import Limits, ResourceError
+    from simsgp.engine import run
+    from simsgp.errors import (
+        DivergenceError,
+        GraphError,
+        ScenarioError,
+        SimsgpError,
+        TopologyError,
+    )
+    from simsgp.physics import PhysicsError
+    from simsgp.result import Result
+    from simsgp.scenario import (
+        Scenario,
+        apply_overrides,
+        from_dict,
+        load,
+        presets,
+        resolve,
+    )
+    from simsgp.tasks import Task
+
+_HOMES = {
+    "DivergenceError": "simsgp.errors",
+    "GraphError": "simsgp.errors",
+    "Limits": "simsgp.budget",
+    "PhysicsError": "simsgp.physics",
+    "ResourceError": "simsgp.budget",
+    "Result": "simsgp.result",
+    "Scenario": "simsgp.scenario",
+    "ScenarioError": "simsgp.errors",
+    "SimsgpError": "simsgp.errors",
+    "Task": "simsgp.tasks",
+    "TopologyError": "simsgp.errors",
+    "apply_overrides": "simsgp.scenario",
+    "from_dict": "simsgp.scenario",
+    "load": "simsgp.scenario",
+    "presets": "simsgp.scenario",
+    "resolve": "simsgp.scenario",
+    "run": "simsgp.engine",
+}
 
 __all__ = [
     "DivergenceError",
@@ -32,11 +70,26 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SimsgpError",
+    "Task",
     "TopologyError",
     "__version__",
     "apply_overrides",
     "from_dict",
     "load",
     "presets",
+    "resolve",
     "run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'simsgp' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # found once; later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})

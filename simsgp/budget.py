@@ -21,18 +21,19 @@ import math
 import os
 import warnings
 from dataclasses import dataclass
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from simsgp import algorithms
 from simsgp.errors import ScenarioError, SimsgpError, shown
 from simsgp.records import FIELDS
+from simsgp.scenario import algorithm_params
 from simsgp.tasks import payload_bytes
 
 if TYPE_CHECKING:
-    from simsgp.engine import RunContext
-    from simsgp.scenario import Scenario, TaskConfig
+    from simsgp.scenario import Scenario
+    from simsgp.world import Run
 
 __all__ = [
     "EVENTS_PER_SECOND",
@@ -52,7 +53,6 @@ MAX_HORIZON = 1e15
 """Most simulated seconds a run may span (about 32 million years; floats resolve 0.125 s there)."""
 EVENTS_PER_SECOND = 150_000
 """The event loop's rough rate on one core, for the wall-time figure in a refusal."""
-_DIGITS_FEATURES, _DIGITS_CLASSES = 65, 10
 """The digits tasks' inputs (8 x 8 pixels and a bias) and classes."""
 
 
@@ -94,20 +94,26 @@ class Limits:
             return 16 * 2**30
 
 
-def param_count(task: TaskConfig) -> int:
-    """The number of parameters the scenario's task has, known before the task is built.
+def param_count(scenario: Scenario) -> int:
+    """The number of parameters the scenario's task has, known before its nodes' shards are built.
+
+    A task kind may say it from its parameters (``dim(params)``); else it
+    is built on one node to count them.
 
     Examples
     --------
-    >>> from simsgp.scenario import TaskConfig
-    >>> param_count(TaskConfig()), param_count(TaskConfig(name="mlp-digits")), param_count(TaskConfig(name="quadratic", dim=7))
-    (650, 2410, 7)
+    >>> from simsgp.scenario import from_dict
+    >>> [param_count(from_dict({"task": t})) for t in ({}, {"name": "mlp-digits"}, {"name": "quadratic", "dim": 7})]
+    [650, 2410, 7]
     """
-    if task.name == "quadratic":
-        return task.dim
-    if task.name == "mlp-digits":
-        return _DIGITS_FEATURES * task.hidden + (task.hidden + 1) * _DIGITS_CLASSES
-    return _DIGITS_FEATURES * _DIGITS_CLASSES
+    from simsgp.scenario import task_params
+    from simsgp.tasks import TASKS
+
+    kind, params = TASKS.get(scenario.task.name), task_params(scenario)
+    count = getattr(kind, "dim", None)
+    if count is not None:
+        return int(count(params))
+    return int(kind.build(1, np.random.default_rng(0), params).dim)
 
 
 def memory_estimate(scenario: Scenario, iterations: float | None = None, params: int | None = None) -> dict[str, float]:
@@ -124,7 +130,7 @@ def memory_estimate(scenario: Scenario, iterations: float | None = None, params:
     >>> parts["node state"], parts["records"], parts["graph"]
     (224000.0, 44800.0, 512.0)
     """
-    n, d = scenario.cluster.nodes, param_count(scenario.task) if params is None else params
+    n, d = scenario.cluster.nodes, param_count(scenario) if params is None else params
     shards = 1 if scenario.timing_only else n
     state = 1 if scenario.timing_only else d
     # x, momentum, gradients, one share in flight per node, the de-biased copies of an evaluation,
@@ -132,12 +138,13 @@ def memory_estimate(scenario: Scenario, iterations: float | None = None, params:
     data = 8.0 * shards * d if scenario.task.name == "quadratic" and params is None else 0.0
     rows = scenario.iterations if iterations is None else iterations
     # the peer lists of a period of the graph (about log2 n phases for the exponential graphs), as Python ints
-    phases = math.ceil(math.log2(n)) if _algorithm(scenario).DEFAULT_GRAPH is not None else 0
+    own = algorithm_params(scenario)
+    phases = math.ceil(math.log2(n)) if hasattr(own, "graph") else 0
     return {
         "node state": 7.0 * 8 * n * state,
         "task data": data,
         "records": 8.0 * len(FIELDS) * n * (rows or 0),
-        "graph": 64.0 * n * scenario.algorithm.peers_per_itr * phases,
+        "graph": 64.0 * n * getattr(own, "peers_per_itr", 1) * phases,
     }
 
 
@@ -156,9 +163,9 @@ def check_scenario(scenario: Scenario, limits: Limits, params: int | None = None
     """
     if scenario.time_limit is not None and scenario.time_limit > MAX_HORIZON:
         raise ResourceError(f"time_limit={shown(scenario.time_limit)}; expected at most {MAX_HORIZON:g} simulated seconds")
-    params = param_count(scenario.task) if params is None else params
-    servers = scenario.algorithm.servers
-    if servers > params and _algorithm(scenario).HAS_SERVERS:
+    params = param_count(scenario) if params is None else params
+    servers = algorithms.servers(algorithm_params(scenario))
+    if servers > params:
         raise ScenarioError(
             f"algorithm.servers={servers}; expected at most {params}, the parameters of task.name="
             f"{scenario.task.name!r} (each server holds a slice of at least one)"
@@ -169,7 +176,7 @@ def check_scenario(scenario: Scenario, limits: Limits, params: int | None = None
     _check_memory(memory_estimate(scenario, params=params), limits, _memory_hint(scenario))
 
 
-def check_run(ctx: RunContext, limits: Limits) -> None:
+def check_run(scenario: Scenario, run: Run, limits: Limits) -> None:
     """Refuse a built run whose times overflow, or, bounded by ``time_limit``, whose work is past the limits.
 
     Raises
@@ -178,9 +185,8 @@ def check_run(ctx: RunContext, limits: Limits) -> None:
         Simulated times past :data:`MAX_HORIZON` (always), or events or
         memory past ``limits`` without ``limits.allow_large``.
     """
-    scenario = ctx.scenario
-    compute, message = _worst_compute(ctx), _worst_message(ctx)
-    messages = _messages_per_iteration(scenario, ctx.nbytes)
+    compute, message = _worst_compute(scenario, run), _worst_message(scenario, run)
+    messages = _messages_per_iteration(scenario, run.nbytes)
     per_iteration = compute[1] + messages * message[1]
     horizon = per_iteration if scenario.iterations is None else per_iteration * scenario.iterations
     if not horizon <= MAX_HORIZON:
@@ -189,8 +195,8 @@ def check_run(ctx: RunContext, limits: Limits) -> None:
             f"{field}: simulated times overflow: {why} takes up to {seconds:.3g} s, about {horizon:.3g} s "
             f"over the run; expected values that keep a run under {MAX_HORIZON:g} simulated seconds"
         )
-    if scenario.time_limit is not None and ctx.compute.model != "function":
-        fastest = _fastest_iteration(ctx)
+    if scenario.time_limit is not None and run.world.compute.model != "function":
+        fastest = _fastest_iteration(scenario, run)
         iterations = scenario.time_limit / fastest if fastest > 0 else math.inf
         if scenario.iterations is None or iterations < scenario.iterations:
             _check_events(scenario, iterations, messages, limits)
@@ -212,26 +218,20 @@ def _check_events(scenario: Scenario, iterations: float, messages: float, limits
 
 
 def _messages_per_iteration(scenario: Scenario, nbytes: float) -> float:
-    """Messages a node sends per iteration: the algorithm's own count, else its graph's peers."""
-    module = _algorithm(scenario)
-    count = getattr(module, "messages_per_iteration", None)
+    """Messages a node sends per iteration: the algorithm's own count, else two per server or its graph's peers."""
+    member, own = algorithms.get(scenario.algorithm.name), algorithm_params(scenario)
+    count = getattr(member, "messages_per_iteration", None)
     if count is not None:
-        return float(count(scenario, nbytes))
-    if module.HAS_SERVERS:
-        return 2.0 * scenario.algorithm.servers
-    return float(max(scenario.algorithm.peers_per_itr, 2))
+        return float(count(own, scenario.cluster.nodes, nbytes))
+    if algorithms.servers(own):
+        return 2.0 * algorithms.servers(own)
+    return float(max(getattr(own, "peers_per_itr", 1), 2))
 
 
-def _algorithm(scenario: Scenario) -> ModuleType:
-    from simsgp.algorithms import ALGORITHMS  # the algorithms use this module's checks
-
-    return ALGORITHMS[scenario.algorithm.name]
-
-
-def _worst_compute(ctx: RunContext) -> tuple[str, float, str]:
+def _worst_compute(scenario: Scenario, run: Run) -> tuple[str, float, str]:
     """The longest compute phase a node may have, with the field most to blame."""
-    cluster = ctx.scenario.cluster
-    compute = ctx.compute
+    cluster = scenario.cluster
+    compute = run.world.compute
     if compute.model == "function":  # a user's function: its times are known only as the run goes
         work, field = 0.0, "compute"
     elif compute.model == "trace":
@@ -276,28 +276,32 @@ def check_times(records: dict[str, np.ndarray], now: float) -> None:
         raise ResourceError(f"simulated time overflowed: the clock reads {now}")
 
 
-def _fastest_iteration(ctx: RunContext) -> float:
+def _fastest_iteration(scenario: Scenario, run: Run) -> float:
     """A rough floor of one iteration's compute time, for the iterations a time limit allows."""
-    compute = ctx.compute
+    compute = run.world.compute
     if compute.model == "trace":
         assert compute.trace is not None  # model "trace" always has its table
         return min(float(column.min()) for column in compute.trace) * float(compute.scale.min())
-    return ctx.scenario.cluster.compute.mean * float(compute.scale.min()) / (1 + ctx.scenario.cluster.compute.cv)
+    model = scenario.cluster.compute
+    return model.mean * float(compute.scale.min()) / (1 + model.cv)
 
 
-def _worst_message(ctx: RunContext) -> tuple[str, float, str]:
+def _worst_message(scenario: Scenario, run: Run) -> tuple[str, float, str]:
     """The longest a message alone may take (latency and size over the slowest link), with the field to blame."""
-    topology = ctx.network.topology
+    topology = run.world.network.topology
     hosts = topology.n_hosts
     sample = {(0, j) for j in range(1, min(hosts, 64))} | {(hosts - 1, 0), (hosts // 2, 0)}
     latency = max(topology.latency(src, dst) for src, dst in sample if src != dst)
     slowest = float(topology.capacity.min())
-    transfer = ctx.nbytes / slowest
-    net = ctx.scenario.network
+    transfer = run.nbytes / slowest
+    net = scenario.network
     if latency >= transfer:
         return "network.latency", latency + transfer, f"a message with a latency of {latency:.3g} s"
-    field = "task.payload" if net.bandwidth is None or ctx.nbytes > 1e300 else "network.bandwidth"
-    return field, latency + transfer, f"a {ctx.nbytes:.3g}-byte message over the slowest link ({slowest:.3g} B/s)"
+    from simsgp.topology import host_figures
+
+    own = net.bandwidth is None or net.bandwidth == host_figures(net.topology)["bandwidth"]  # the file's, not the user's
+    field = "task.payload" if own or run.nbytes > 1e300 else "network.bandwidth"
+    return field, latency + transfer, f"a {run.nbytes:.3g}-byte message over the slowest link ({slowest:.3g} B/s)"
 
 
 def _check_memory(parts: dict[str, float], limits: Limits, hint: str) -> None:
@@ -313,7 +317,7 @@ def _check_memory(parts: dict[str, float], limits: Limits, hint: str) -> None:
 
 def _memory_hint(scenario: Scenario) -> str:
     task = scenario.task
-    size = f"task.dim={task.dim}" if task.name == "quadratic" else f"task.name={task.name!r}"
+    size = f"task.dim={task.params['dim']}" if "dim" in task.params else f"task.name={task.name!r}"
     return f"fewer cluster.nodes (now {scenario.cluster.nodes}), a smaller {size} or fewer iterations"
 
 

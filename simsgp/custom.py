@@ -2,7 +2,7 @@
 
 :func:`simsgp.run` takes them beside the scenario (``task=``, ``graph=``;
 ``compute=`` goes to :class:`simsgp.cluster.ComputeTimes`). What the engine
-asks of a task is the :class:`UserTask` protocol; a graph is a networkx
+asks of a task is the :class:`simsgp.Task` protocol; a graph is a networkx
 ``DiGraph``, a list of them cycled per iteration, or a
 :class:`simsgp.graphs.GraphSchedule`. Each is checked before the first event
 and described in the result (``Result.custom``), since a scenario file
@@ -12,7 +12,7 @@ cannot name it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -20,53 +20,14 @@ import numpy as np
 from simsgp import graphs
 from simsgp.errors import GraphError, ScenarioError, shown
 
-__all__ = ["UserTask", "describe_graph", "describe_task", "schedule_of", "user_task"]
+__all__ = ["describe_graph", "describe_task", "schedule_of", "user_task"]
 
 _REQUIRED = ("dim", "init_params", "sample_batch", "grad", "loss_many", "accuracy_many")
-"""What a user task must have: :class:`UserTask` without its optional members."""
-
-
-@runtime_checkable
-class UserTask(Protocol):
-    """What :func:`simsgp.run` needs from a user's learning problem (``task=``).
-
-    Parameters are flat vectors of ``dim`` numbers; the engine stacks every
-    node's as one row of a ``(nodes, dim)`` array of the task's backend.
-    Optional members: ``shard(n_nodes, rng)``, called once with the run's
-    node count and data stream, returns the task to use (split the data
-    there); ``backend`` (a :class:`simsgp.backend.Backend`, default numpy);
-    ``payload_bytes`` (the size of one model message, default ``dim * 8``);
-    ``name``. :func:`simsgp.tasks.from_torch` makes one from a PyTorch model.
-    """
-
-    @property
-    def dim(self) -> int:
-        """Number of parameters."""
-        ...
-
-    def init_params(self, rng: np.random.Generator) -> Any:
-        """The initial parameters, shape ``(dim,)``; every node starts from them."""
-        ...
-
-    def sample_batch(self, node: int, rng: np.random.Generator) -> Any:
-        """What :meth:`grad` needs for one mini-batch of ``node`` (drawn from ``rng`` only)."""
-        ...
-
-    def grad(self, node: int, x: Any, batch: Any) -> tuple[float, Any]:
-        """``(mini-batch loss, gradient)`` of ``node`` at parameters ``x``."""
-        ...
-
-    def loss_many(self, xs: Any) -> Any:
-        """The full training loss at every row of ``xs``, shape ``(rows,)``."""
-        ...
-
-    def accuracy_many(self, xs: Any) -> Any:
-        """Test accuracy at every row of ``xs``, or ``None`` without test data."""
-        ...
+"""What a user task must have: the members of :class:`simsgp.Task` (its optional ones aside)."""
 
 
 def user_task(task: Any, n_nodes: int, rng: np.random.Generator) -> Any:
-    """``task`` checked against :class:`UserTask` and, if it can shard, sharded over ``n_nodes``.
+    """``task`` checked against :class:`simsgp.Task` and, if it can shard, sharded over ``n_nodes``.
 
     Raises
     ------

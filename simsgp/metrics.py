@@ -49,7 +49,7 @@ def model_metrics(z: Any, w: Any, task: Any) -> dict[str, float]:
 
     ``loss`` and ``accuracy`` are means over nodes of each node's model (row
     of ``z``) on the full training data and the test data (NaN accuracy where
-    the task has none).
+    the task has none; both NaN without a task, in a timing-only run).
 
     Examples
     --------
@@ -59,9 +59,9 @@ def model_metrics(z: Any, w: Any, task: Any) -> dict[str, float]:
     {'loss': 1.0, 'accuracy': nan, 'consensus_distance': 1.0, 'weight_min': 0.5, 'weight_max': 1.5}
     """
     xp = array_namespace(z)
-    accuracy = task.accuracy_many(z)
+    accuracy = None if task is None else task.accuracy_many(z)
     return {
-        "loss": float(xp.mean(task.loss_many(z))),
+        "loss": math.nan if task is None else float(xp.mean(task.loss_many(z))),
         "accuracy": math.nan if accuracy is None else float(xp.mean(accuracy)),
         "consensus_distance": consensus_distance(z),
         "weight_min": float(xp.min(w)),

@@ -30,14 +30,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Union
 
-from simsgp import backend as backends
-from simsgp.algorithms import ALGORITHMS, with_graph
-from simsgp.cluster import COMPUTE_MODELS
-from simsgp.collectives import COLLECTIVES
-from simsgp.errors import ScenarioError, shown
-from simsgp.graphs import GRAPHS
-from simsgp.tasks import PARTITIONS, PAYLOADS, TASKS
-from simsgp.topology import available_topologies, topology_path
+from simsgp import algorithms
+from simsgp.checks import (
+    existing_file,
+    fail,
+    nonnegative,
+    one_of,
+    positive,
+    unit_interval,
+)
+from simsgp.errors import ScenarioError, TopologyError, shown
+from simsgp.registry import Registry
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -54,53 +57,27 @@ __all__ = [
     "StragglerWindow",
     "TaskConfig",
     "TransientConfig",
+    "algorithm_params",
+    "applies",
     "apply_overrides",
     "from_dict",
     "input_files",
     "load",
     "loads",
+    "params_of",
     "parse_toml",
     "presets",
     "read_text",
     "resolve",
+    "task_params",
     "to_dict",
 ]
-
-
-def _fail(name: str, value: Any, allowed: str) -> typing.NoReturn:
-    raise ScenarioError(f"{name}={shown(value)}; expected {allowed}")
 
 
 _MAX_INT = 2**63 - 1
 """Largest integer a scenario takes (numpy's int64); larger ones would overflow the run's arrays."""
 _MAX_CV = 1000.0
 """Largest lognormal coefficient of variation: past it nearly every draw is ~0 and a rare one is astronomically large."""
-
-
-def _file(name: str, path: str, allowed: str) -> None:
-    """Fail unless ``path`` names an existing file (an empty or unusable path names the field too)."""
-    try:
-        exists = bool(path) and Path(path).is_file()
-    except (OSError, ValueError) as exc:  # too long a name, a NUL byte
-        _fail(name, path, f"{allowed} ({exc.strerror if isinstance(exc, OSError) else exc})")
-    if not exists:
-        _fail(name, path, allowed)
-
-
-def _positive(name: str, value: float) -> None:
-    if not (math.isfinite(value) and value > 0):
-        _fail(name, value, "a positive finite number")
-
-
-def _nonnegative(name: str, value: float) -> None:
-    if not (math.isfinite(value) and value >= 0):
-        _fail(name, value, "a finite number >= 0")
-
-
-def _one_of(name: str, value: str, allowed: Iterable[str]) -> None:
-    allowed = sorted(allowed)
-    if value not in allowed:
-        _fail(name, value, f"one of {allowed}")
 
 
 @dataclass(frozen=True)
@@ -117,12 +94,16 @@ class ComputeConfig:
     path: str | None = None
 
     def __post_init__(self) -> None:
-        _one_of("cluster.compute.model", self.model, COMPUTE_MODELS)
-        _positive("cluster.compute.mean", self.mean)
+        from simsgp.cluster import (
+            COMPUTE_MODELS,  # (numpy and the simulator load when a value is checked)
+        )
+
+        one_of("cluster.compute.model", self.model, COMPUTE_MODELS)
+        positive("cluster.compute.mean", self.mean)
         if not 0 <= self.cv <= _MAX_CV:
-            _fail("cluster.compute.cv", self.cv, f"a coefficient of variation in [0, {_MAX_CV:g}]")
+            fail("cluster.compute.cv", self.cv, f"a coefficient of variation in [0, {_MAX_CV:g}]")
         if self.model == "trace":
-            _file("cluster.compute.path", self.path or "", "an existing CSV file when cluster.compute.model = 'trace'")
+            existing_file("cluster.compute.path", self.path or "", "an existing CSV file when cluster.compute.model = 'trace'")
 
 
 @dataclass(frozen=True)
@@ -154,10 +135,10 @@ class TransientConfig:
 
     def __post_init__(self) -> None:
         if not 0 <= self.probability <= 1:
-            _fail("cluster.transient.probability", self.probability, "a probability in [0, 1]")
-        _positive("cluster.transient.high", self.high)
+            fail("cluster.transient.probability", self.probability, "a probability in [0, 1]")
+        positive("cluster.transient.high", self.high)
         if not 1 <= self.low <= self.high:
-            _fail("cluster.transient.low", self.low, f"a factor with 1 <= low <= high (high = {self.high})")
+            fail("cluster.transient.low", self.low, f"a factor with 1 <= low <= high (high = {self.high})")
 
 
 @dataclass(frozen=True)
@@ -173,25 +154,25 @@ class ClusterConfig:
 
     def __post_init__(self) -> None:
         if self.nodes < 2:
-            _fail("cluster.nodes", self.nodes, "an integer >= 2")
+            fail("cluster.nodes", self.nodes, "an integer >= 2")
         for node, factor in self.slow_nodes.items():
             self._check_node(f"cluster.slow_nodes.{node}", node, factor)
-            _positive(f"cluster.slow_nodes.{node}", factor)
+            positive(f"cluster.slow_nodes.{node}", factor)
         for k, window in enumerate(self.stragglers):
             self._check_window(f"cluster.stragglers[{k}]", window)
-            _positive(f"cluster.stragglers[{k}].factor", window.factor)
+            positive(f"cluster.stragglers[{k}].factor", window.factor)
         for k, failure in enumerate(self.failures):
             self._check_window(f"cluster.failures[{k}]", failure)
 
     def _check_node(self, name: str, node: int, value: Any) -> None:
         if not 0 <= node < self.nodes:
-            _fail(name, value, f"a node index in 0..{self.nodes - 1}")
+            fail(name, value, f"a node index in 0..{self.nodes - 1}")
 
     def _check_window(self, name: str, window: StragglerWindow | FailureWindow) -> None:
         self._check_node(f"{name}.node", window.node, window.node)
-        _nonnegative(f"{name}.start", window.start)
+        nonnegative(f"{name}.start", window.start)
         if not window.end > window.start:
-            _fail(f"{name}.end", window.end, f"a time after start = {window.start} (inf: the window never ends)")
+            fail(f"{name}.end", window.end, f"a time after start = {window.start} (inf: the window never ends)")
 
 
 @dataclass(frozen=True)
@@ -204,109 +185,168 @@ class NetworkConfig:
     efficiency: float | None = None
 
     def __post_init__(self) -> None:
+        from simsgp.topology import available_topologies
+
         if not self.topology.endswith(".toml"):
-            _one_of("network.topology", self.topology, available_topologies())
+            one_of("network.topology", self.topology, available_topologies())
         else:
-            _file("network.topology", self.topology, f"an existing .toml file or one of {available_topologies()}")
+            existing_file("network.topology", self.topology, f"an existing .toml file or one of {available_topologies()}")
         if self.bandwidth is not None:
-            _positive("network.bandwidth", self.bandwidth)
+            positive("network.bandwidth", self.bandwidth)
         if self.latency is not None:
-            _nonnegative("network.latency", self.latency)
+            nonnegative("network.latency", self.latency)
         if self.efficiency is not None and not 0 < self.efficiency <= 1:
-            _fail("network.efficiency", self.efficiency, "a fraction in (0, 1]")
+            fail("network.efficiency", self.efficiency, "a fraction in (0, 1]")
 
 
 @dataclass(frozen=True)
 class AlgorithmConfig:
-    """The training algorithm, its communication graph and optimiser.
+    """The training algorithm: its name, the SGD optimiser every algorithm uses, and its own parameters.
 
-    ``graph`` defaults to the algorithm's own (``dynamic-directed-exponential``
-    for SGP and OSGP, ``dynamic-bipartite-exponential`` for D-PSGD and
-    AD-PSGD). ``tau`` is OSGP's ``synch_freq``; ``servers`` the parameter
-    servers on top of the workers; ``dc_*`` DC-ASGD's compensation;
-    ``local_steps`` Local SGD's H; ``collective``, ``overlap``,
-    ``bucket_bytes`` and ``backward_fraction`` shape allreduce.
+    ``params`` holds the algorithm's own keys as written (in TOML they sit
+    in the same ``[algorithm]`` table): each algorithm declares them as a
+    dataclass (see :class:`simsgp.algorithms.Algorithm`), and a key the
+    chosen algorithm does not have is an error. :func:`resolve` fills in
+    the defaults of the others, such as ``graph``, the algorithm's own
+    communication graph for SGP, OSGP, D-PSGD and AD-PSGD.
     """
 
     name: str = "sgp"
-    graph: str | None = None
-    peers_per_itr: int = 1
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 1e-4
     nesterov: bool = True
-    tau: int = 0
-    servers: int = 1
-    dc_lambda: float = 0.04
-    dc_adaptive: bool = False
-    dc_momentum: float = 0.95
-    local_steps: int = 4
-    collective: str = "ring"
-    overlap: bool = False
-    bucket_bytes: float = float(25 * 2**20)
-    backward_fraction: float = 2 / 3
+    params: Mapping[str, Any] = field(default_factory=dict, metadata={"rest": True})
 
     def __post_init__(self) -> None:
-        _one_of("algorithm.name", self.name, ALGORITHMS)
-        if self.graph is not None:
-            _one_of("algorithm.graph", self.graph, GRAPHS)
-            if ALGORITHMS[self.name].DEFAULT_GRAPH is None:
-                _fail(
-                    "algorithm.graph", self.graph,
-                    f"no graph for algorithm.name={self.name!r}, which has no communication graph "
-                    f"(graphs go with {with_graph()})",
-                )
-        if self.peers_per_itr < 1:
-            _fail("algorithm.peers_per_itr", self.peers_per_itr, "an integer >= 1")
-        _positive("algorithm.lr", self.lr)
-        if not 0 <= self.momentum < 1:
-            _fail("algorithm.momentum", self.momentum, "a number in [0, 1)")
-        _nonnegative("algorithm.weight_decay", self.weight_decay)
-        if self.tau < 0:
-            _fail("algorithm.tau", self.tau, "an integer >= 0")
-        if self.servers < 1:
-            _fail("algorithm.servers", self.servers, "an integer >= 1")
-        _nonnegative("algorithm.dc_lambda", self.dc_lambda)
-        if not 0 <= self.dc_momentum < 1:
-            _fail("algorithm.dc_momentum", self.dc_momentum, "a number in [0, 1)")
-        if self.local_steps < 1:
-            _fail("algorithm.local_steps", self.local_steps, "an integer >= 1")
-        _one_of("algorithm.collective", self.collective, COLLECTIVES)
-        _positive("algorithm.bucket_bytes", self.bucket_bytes)
-        if not 0 < self.backward_fraction <= 1:
-            _fail("algorithm.backward_fraction", self.backward_fraction, "a fraction in (0, 1]")
+        positive("algorithm.lr", self.lr)
+        unit_interval("algorithm.momentum", self.momentum)
+        nonnegative("algorithm.weight_decay", self.weight_decay)
+        object.__setattr__(self, "params", _own_params(algorithms.ALGORITHMS, "algorithm", self.name, self.params))
+
+    @property
+    def graph(self) -> str | None:
+        """The communication graph named in ``params`` (None: not given, or an algorithm without one)."""
+        return self.params.get("graph")
 
 
 @dataclass(frozen=True)
 class TaskConfig:
-    """The learning problem and the size of the messages the network carries."""
+    """The learning problem, its own parameters, and the size of the messages the network carries.
+
+    ``payload``: ``"task"`` (the task's parameters as float64), a named
+    model's size or a number of bytes. ``params`` holds the task's own keys
+    as written (``dim`` for the quadratic; ``batch_size``, ``partition``
+    and ``dirichlet_alpha`` for the digits tasks, ``hidden`` for the MLP),
+    validated against the chosen task as an algorithm's are.
+    """
 
     name: str = "logistic-digits"
-    batch_size: int = 32
     payload: str | float = "task"
-    dim: int = 10
-    noise: float = 0.0
-    heterogeneity: float = 1.0
-    hidden: int = 32
-    partition: str = "iid"
-    dirichlet_alpha: float = 0.5
+    params: Mapping[str, Any] = field(default_factory=dict, metadata={"rest": True})
 
     def __post_init__(self) -> None:
-        _one_of("task.name", self.name, TASKS)
-        _one_of("task.partition", self.partition, PARTITIONS)
-        _positive("task.dirichlet_alpha", self.dirichlet_alpha)
-        if self.hidden < 1:
-            _fail("task.hidden", self.hidden, "an integer >= 1")
-        if self.batch_size < 1:
-            _fail("task.batch_size", self.batch_size, "an integer >= 1")
-        if isinstance(self.payload, str):
-            _one_of("task.payload", self.payload, ["task", *PAYLOADS])
-        else:
-            _positive("task.payload", self.payload)
-        if self.dim < 1:
-            _fail("task.dim", self.dim, "an integer >= 1")
-        _nonnegative("task.noise", self.noise)
-        _nonnegative("task.heterogeneity", self.heterogeneity)
+        from simsgp import (
+            tasks,  # the task family: its modules load only when a scenario is validated
+        )
+
+        tasks.payload_bytes(self.payload, 1)
+        object.__setattr__(self, "params", _own_params(tasks.TASKS, "task", self.name, self.params))
+
+
+def _own_params(family: Registry[Any], table: str, name: str, written: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys ``written`` for member ``name`` of ``family``, checked against its parameter dataclass.
+
+    Returns them with their types converted (int to float), in the order
+    written; values that break the dataclass's own checks raise.
+    """
+    member = family.get(name)
+    if not isinstance(written, Mapping):
+        fail(f"{table}.params", written, "a table of the parameters of " + f"{table}.name={name!r}")
+    fields = [f.name for f in dataclasses.fields(member.params)]
+    for key in written:
+        if key not in fields:
+            raise ScenarioError(_not_a_parameter(family, table, name, str(key), written[key], fields))
+    built = _build(member.params, written, f"{table}.", context=f"{table}.name={name!r}")
+    return {key: getattr(built, key) for key in written}
+
+
+def params_of(family: Registry[Any], table: str, name: str, values: Mapping[str, Any]) -> Any:
+    """The parameter dataclass of member ``name`` built from ``values`` (checked, defaults filled)."""
+    return _build(family.get(name).params, _own_params(family, table, name, values), f"{table}.", context=f"{table}.name={name!r}")
+
+
+def algorithm_params(scenario: Scenario) -> Any:
+    """The chosen algorithm's parameter dataclass, from ``scenario`` (the defaults for keys not written).
+
+    Examples
+    --------
+    >>> algorithm_params(from_dict({"algorithm": {"name": "osgp", "tau": 2}}))
+    OSGPParams(graph='dynamic-directed-exponential', peers_per_itr=1, tau=2)
+    """
+    return params_of(algorithms.ALGORITHMS, "algorithm", scenario.algorithm.name, scenario.algorithm.params)
+
+
+def task_params(scenario: Scenario) -> Any:
+    """The chosen task's parameter dataclass, from ``scenario`` (the defaults for keys not written)."""
+    from simsgp import tasks
+
+    return params_of(tasks.TASKS, "task", scenario.task.name, scenario.task.params)
+
+
+def _not_a_parameter(family: Registry[Any], table: str, name: str, key: str, value: Any, fields: list[str]) -> str:
+    """Why ``key`` is refused for ``name``: which members have it, or the keys it may be a typo of."""
+    owners = [other for other, member in family.all().items() if key in {f.name for f in dataclasses.fields(member.params)}]
+    if owners:
+        return (
+            f"{table}.{key}={shown(value)}: not a parameter of {table}.name={name!r}; "
+            f"its parameters are {sorted(fields) or 'none beyond the common keys'}; {key} is a parameter of {owners}"
+        )
+    common = [f.name for f in dataclasses.fields(_FAMILIES[table][1]) if f.name != "params"]
+    near = difflib.get_close_matches(key, [*common, *fields], n=1)
+    hint = f" (did you mean {near[0]!r}?)" if near else ""
+    return f"{table}.{key}: unknown key{hint} for {table}.name={name!r}; expected one of {sorted([*common, *fields])}"
+
+
+def applies(scenario_key: str, data: Mapping[str, Any]) -> bool:
+    """Whether the dotted ``scenario_key`` is a key of the scenario ``data`` (a nested mapping as written).
+
+    A parameter of an algorithm or a task applies only when that algorithm
+    or task is the one named; every other known key applies.
+
+    Examples
+    --------
+    >>> applies("algorithm.tau", {"algorithm": {"name": "osgp"}}), applies("algorithm.tau", {})
+    (True, False)
+    """
+    table, _, key = scenario_key.partition(".")
+    if table not in _FAMILIES or "." in key:
+        return True
+    family, cls = _FAMILIES[table]
+    if key in {f.name for f in dataclasses.fields(cls)}:
+        return True
+    name = data.get(table, {}).get("name", _default_name(cls))
+    try:
+        member = family().get(name)
+    except ScenarioError:
+        return True  # an unknown name: let validation say so
+    return key in {f.name for f in dataclasses.fields(member.params)}
+
+
+def _default_name(cls: type) -> str:
+    return str(next(f.default for f in dataclasses.fields(cls) if f.name == "name"))
+
+
+def _task_family() -> Registry[Any]:
+    from simsgp import tasks
+
+    return tasks.TASKS
+
+
+_FAMILIES: dict[str, tuple[Any, type]] = {
+    "algorithm": (lambda: algorithms.ALGORITHMS, AlgorithmConfig),
+    "task": (_task_family, TaskConfig),
+}
 
 
 @dataclass(frozen=True)
@@ -354,26 +394,32 @@ class Scenario:
 
     def __post_init__(self) -> None:
         if self.seed < 0:
-            _fail("seed", self.seed, "an integer >= 0")
+            fail("seed", self.seed, "an integer >= 0")
         if self.iterations is None and self.time_limit is None:
-            _fail("iterations", None, "a positive integer, or a time_limit in simulated seconds")
+            fail("iterations", None, "a positive integer, or a time_limit in simulated seconds")
         if self.iterations is not None and self.iterations < 1:
-            _fail("iterations", self.iterations, "an integer >= 1")
+            fail("iterations", self.iterations, "an integer >= 1")
         if self.time_limit is not None:
-            _positive("time_limit", self.time_limit)
+            positive("time_limit", self.time_limit)
         if self.target_accuracy is not None and not 0 < self.target_accuracy <= 1:
-            _fail("target_accuracy", self.target_accuracy, "a fraction in (0, 1]")
+            fail("target_accuracy", self.target_accuracy, "a fraction in (0, 1]")
         if self.target_loss is not None and not math.isfinite(self.target_loss):
-            _fail("target_loss", self.target_loss, "a finite number")
+            fail("target_loss", self.target_loss, "a finite number")
+        from simsgp import backend as backends
+
         backends.check(self.backend, self.device)
-        if self.analytic and not hasattr(ALGORITHMS[self.algorithm.name], "run_analytic"):
-            analytic = sorted(name for name, module in ALGORITHMS.items() if hasattr(module, "run_analytic"))
-            _fail("analytic", True, f"false for algorithm.name={self.algorithm.name!r}; the analytic mode covers {analytic}")
+        if self.analytic and not hasattr(algorithms.get(self.algorithm.name), "run_analytic"):
+            fail(
+                "analytic", True,
+                f"false for algorithm.name={self.algorithm.name!r}; the analytic mode covers {algorithms.analytic_names()}",
+            )
+        if self.analytic and self.iterations is None:
+            fail("analytic", True, "false with a time_limit and no iterations (time-limited runs need the event mode)")
         if self.eval_every is not None and self.eval_every < 0:
-            _fail("eval_every", self.eval_every, "an integer >= 0 (0 turns evaluation off)")
+            fail("eval_every", self.eval_every, "an integer >= 0 (0 turns evaluation off)")
         if self.has_target and (self.timing_only or self.eval_every == 0):
             key, value = ("timing_only", True) if self.timing_only else ("eval_every", 0)
-            _fail(key, value, "learning math and evaluations when target_accuracy or target_loss is set")
+            fail(key, value, "learning math and evaluations when target_accuracy or target_loss is set")
 
     @property
     def has_target(self) -> bool:
@@ -386,9 +432,12 @@ def resolve(scenario: Scenario) -> Scenario:
 
     A :class:`Scenario` holds what the user wrote (``None``: not given);
     resolving fills ``eval_every`` (about 20 evaluation points over the run,
-    200 with a target, none in a timing-only run), ``algorithm.graph`` (the
-    algorithm's own, for one with a graph) and ``device`` (the backend's
-    default). A value the user gave is kept. Resolving twice changes nothing.
+    200 with a target, none in a timing-only run), every parameter of the
+    chosen algorithm and task (``algorithm.graph``: the algorithm's own, for
+    one with a graph), ``device`` (the backend's default) and the network's
+    ``bandwidth``, ``latency`` and ``efficiency`` (the topology file's, where
+    the scenario does not override them). A value the user gave is kept.
+    Resolving twice changes nothing.
 
     Examples
     --------
@@ -398,17 +447,40 @@ def resolve(scenario: Scenario) -> Scenario:
     >>> resolved = resolve(written)
     >>> resolved.eval_every, resolved.algorithm.graph, resolved.device
     (50, 'dynamic-bipartite-exponential', 'cpu')
+    >>> resolved.network.bandwidth, resolved.network.latency
+    (1250000000.0, 2e-05)
     >>> resolve(resolved) == resolved
     True
     """
-    graph = scenario.algorithm.graph
-    if graph is None:
-        graph = ALGORITHMS[scenario.algorithm.name].DEFAULT_GRAPH
+    from simsgp import backend as backends
+
+    algorithm, task = scenario.algorithm, scenario.task
+    own, task_own = algorithm_params(scenario), task_params(scenario)
     return dataclasses.replace(
         scenario,
         eval_every=_default_eval_every(scenario) if scenario.eval_every is None else scenario.eval_every,
         device=backends.check(scenario.backend, scenario.device),
-        algorithm=dataclasses.replace(scenario.algorithm, graph=graph),
+        network=_effective_network(scenario.network),
+        algorithm=dataclasses.replace(algorithm, params=dataclasses.asdict(own)),
+        task=dataclasses.replace(task, params=dataclasses.asdict(task_own)),
+    )
+
+
+def _effective_network(network: NetworkConfig) -> NetworkConfig:
+    """``network`` with the topology file's host figures where the scenario does not set them."""
+    from simsgp.topology import host_figures
+
+    try:
+        figures = host_figures(network.topology)
+    except TopologyError as exc:
+        raise ScenarioError(f"network: {exc}") from None
+
+    def effective(key: str) -> float | None:
+        given: float | None = getattr(network, key)
+        return figures[key] if given is None else given
+
+    return dataclasses.replace(
+        network, bandwidth=effective("bandwidth"), latency=effective("latency"), efficiency=effective("efficiency")
     )
 
 
@@ -423,6 +495,8 @@ def input_files(scenario: Scenario) -> dict[str, Path]:
     >>> sorted(input_files(Scenario()))
     ['network.topology']
     """
+    from simsgp.topology import topology_path
+
     files = {"network.topology": topology_path(scenario.network.topology)}
     if scenario.cluster.compute.model == "trace" and scenario.cluster.compute.path is not None:
         files["cluster.compute.path"] = Path(scenario.cluster.compute.path)
@@ -445,22 +519,47 @@ def from_dict(data: Mapping[str, Any]) -> Scenario:
     return _build(Scenario, data, "")
 
 
-def _build(cls: type, data: Mapping[str, Any], prefix: str) -> Any:
+def _build(cls: type, data: Mapping[str, Any], prefix: str, *, context: str = "") -> Any:
+    """``cls`` (a dataclass) from the keys in ``data``, each checked against its type hint.
+
+    A field marked ``metadata={"rest": True}`` takes the keys that are not
+    fields (an algorithm's or a task's own parameters, checked by the
+    class). ``context`` (a parameter dataclass of an algorithm or task)
+    turns a ``ValueError`` or ``TypeError`` of its own checks into a
+    :class:`ScenarioError` naming the table and member.
+    """
     hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    for key in data:
-        if key not in names:
+    fields = dataclasses.fields(cls)
+    rest = next((f.name for f in fields if f.metadata.get("rest")), None)
+    names = [f.name for f in fields if f.name != rest]
+    values: dict[str, Any] = {}
+    others: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in names:
+            values[key] = _coerce(hints[key], value, f"{prefix}{key}")
+        elif rest is not None:
+            others[key] = value
+        else:
             near = difflib.get_close_matches(str(key), names, n=1)
             hint = f" (did you mean {near[0]!r}?)" if near else ""
-            raise ScenarioError(f"{prefix}{key}: unknown key{hint}; expected one of {sorted(names)}")
-    required = [f.name for f in dataclasses.fields(cls) if f.default is f.default_factory is dataclasses.MISSING]
+            where = f" for {context}" if context else ""
+            raise ScenarioError(f"{prefix}{key}: unknown key{hint}{where}; expected one of {sorted(names)}")
+    required = [f.name for f in fields if f.default is f.default_factory is dataclasses.MISSING]
     missing = [key for key in required if key not in data]
     if missing:
         raise ScenarioError(
             f"{prefix.rstrip('.')}: missing key {missing[0]!r}; a {_TABLE_NAMES.get(cls, cls.__name__)} needs {required}"
         )
-    values = {key: _coerce(hints[key], value, f"{prefix}{key}") for key, value in data.items()}
-    return cls(**values)
+    if rest is not None:
+        values[rest] = others
+    if not context:
+        return cls(**values)
+    try:
+        return cls(**values)
+    except ScenarioError:
+        raise
+    except (ValueError, TypeError) as exc:  # a user's parameter class checks with plain exceptions
+        raise ScenarioError(f"{prefix.rstrip('.')} parameters of {context}: {exc}") from None
 
 
 _TABLE_NAMES = {FailureWindow: "failure window", StragglerWindow: "straggler window"}
@@ -470,7 +569,7 @@ def _coerce(hint: Any, value: Any, name: str) -> Any:
     """Check ``value`` against the type ``hint`` of field ``name``; convert int to float."""
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, Mapping):
-            _fail(name, value, f"a table of keys from {[f.name for f in dataclasses.fields(hint)]}")
+            fail(name, value, f"a table of keys from {[f.name for f in dataclasses.fields(hint)]}")
         return _build(typing.cast(type, hint), value, f"{name}.")  # a dataclass hint is a class
     origin = typing.get_origin(hint)
     if origin in (Union, types.UnionType):
@@ -480,20 +579,20 @@ def _coerce(hint: Any, value: Any, name: str) -> Any:
         for option in options:
             if option is not type(None) and _matches(option, value):
                 return _coerce(option, value, name)
-        _fail(name, value, " or ".join(_describe(o) for o in options if o is not type(None)))
+        fail(name, value, " or ".join(_describe(o) for o in options if o is not type(None)))
     if origin is tuple:
         item_type = typing.get_args(hint)[0]
         if not isinstance(value, (list, tuple)):
-            _fail(name, value, "an array of tables, such as [{ node = 3, ... }]")
+            fail(name, value, "an array of tables, such as [{ node = 3, ... }]")
         return tuple(_coerce(item_type, item, f"{name}[{k}]") for k, item in enumerate(value))
     if origin is dict:
         key_type, value_type = typing.get_args(hint)
         if not isinstance(value, Mapping):
-            _fail(name, value, 'a table such as { "3" = 4.0 }')
+            fail(name, value, 'a table such as { "3" = 4.0 }')
         keys = _dict_keys(key_type, value, name)
         return {key: _coerce(value_type, v, f"{name}.{key}") for key, v in zip(keys, value.values())}
     if not _matches(hint, value):
-        _fail(name, value, _describe(hint))
+        fail(name, value, _describe(hint))
     return float(value) if hint is float else value
 
 
@@ -518,11 +617,11 @@ def _dict_keys(key_type: type, table: Mapping[Any, Any], name: str) -> list[Any]
     for key in table:
         text = str(key) if isinstance(key, int) and not isinstance(key, bool) else key
         if not (isinstance(text, str) and _NODE_KEY.fullmatch(text)):
-            _fail(f"{name} key", key, 'a node index written plainly, such as "3" (no sign, spaces or leading zeros)')
+            fail(f"{name} key", key, 'a node index written plainly, such as "3" (no sign, spaces or leading zeros)')
         keys.append(int(text))
     repeated = sorted({k for k in keys if keys.count(k) > 1})
     if repeated:
-        _fail(f"{name} key", repeated[0], "each node at most once")
+        fail(f"{name} key", repeated[0], "each node at most once")
     return keys
 
 
@@ -539,6 +638,8 @@ def to_dict(scenario: Scenario) -> dict[str, Any]:
     """
     data = dataclasses.asdict(scenario)
     data["cluster"]["slow_nodes"] = {str(k): v for k, v in scenario.cluster.slow_nodes.items()}
+    for table in _FAMILIES:  # a member's own parameters sit in its table, as written
+        data[table].update(data[table].pop("params"))
     return data
 
 

@@ -85,6 +85,7 @@ from simsgp.result import jsonable
 from simsgp.scenario import (
     Scenario,
     _parse_literal,
+    applies,
     apply_overrides,
     from_dict,
     input_files,
@@ -97,6 +98,7 @@ __all__ = [
     "MAX_POINTS",
     "SUMMARY_COLUMNS",
     "SweepInterrupted",
+    "applicable_point",
     "cli_sweep",
     "expand_grid",
     "iter_grid",
@@ -510,12 +512,41 @@ def _sweep(
             for stale in [*runs_dir.glob(".*.json.*.tmp"), *(s for t in tables for s in out.glob(f".{t.name}.*.tmp"))]:
                 stale.unlink(missing_ok=True)
         plan = _Plan(base, runs_dir, options)
-        for point in points:
+        seen: set[str] = set()
+        for given in points:
+            point = applicable_point(base, given)
+            name = _point_name(point)
+            if point != given and name in seen:  # a key that does not apply adds no runs, and no rows
+                continue
+            seen.add(name)
             plan.add(point)
         records, skipped = plan.run(run_point or options.run_point, progress=progress)
         rows = [_row(point, records[key]) for point, key in zip(plan.points, plan.keys)]
         _write_tables(out, list(grid), rows)
     return rows, skipped
+
+
+def applicable_point(base: Scenario, point: Mapping[str, Any]) -> dict[str, Any]:
+    """``point`` with None for each key that does not apply to its algorithm or task (see :func:`simsgp.scenario.applies`).
+
+    A grid over ``algorithm.tau`` and ``algorithm.name`` gives OSGP one run
+    per ``tau`` and SGP, which has no ``tau``, one run in all.
+
+    Examples
+    --------
+    >>> from simsgp.scenario import from_dict
+    >>> applicable_point(from_dict({}), {"algorithm.name": "sgp", "algorithm.tau": 2})
+    {'algorithm.name': 'sgp', 'algorithm.tau': None}
+    """
+    names = {
+        "algorithm": {"name": point.get("algorithm.name", base.algorithm.name)},
+        "task": {"name": point.get("task.name", base.task.name)},
+    }
+    return {key: value if applies(key, names) else None for key, value in point.items()}
+
+
+def _point_name(point: Mapping[str, Any]) -> str:
+    return repr(sorted((key, repr(value)) for key, value in point.items()))
 
 
 class _Plan:
@@ -534,7 +565,8 @@ class _Plan:
         """Resolve ``point``; record it as failed, reuse its finished run or plan to run it."""
         self.points.append(point)
         try:
-            scenario = resolve(apply_overrides(self.base, [f"{k}={_toml_literal(v, k)}" for k, v in point.items()]))
+            given = [f"{k}={_toml_literal(v, k)}" for k, v in point.items() if v is not None]
+            scenario = resolve(apply_overrides(self.base, given))
         except SimsgpError as exc:
             key = _digest({"base": to_dict(self.base), "point": {k: repr(v) for k, v in point.items()}})
             self.keys.append(key)
@@ -1097,12 +1129,13 @@ def _write_tables(out: Path, grid_keys: Sequence[str], rows: list[dict[str, Any]
     """``results.csv`` and, with pyarrow, ``results.parquet``.
 
     A grid column whose values are not all of one scalar type (or all numbers)
-    is written as TOML literals, so each column has one type.
+    is written as TOML literals, so each column has one type; a key that
+    does not apply to a row's algorithm or task is an empty cell.
     """
     columns = {name: [row[name] for row in rows] for name in rows[0]}
-    for name in grid_keys:
-        if not _uniform(columns[name]):
-            columns[name] = [_toml_literal(v, name) for v in columns[name]]
+    for name in grid_keys:  # None: the key does not apply to that row's algorithm or task (an empty cell)
+        if not _uniform([v for v in columns[name] if v is not None]):
+            columns[name] = [None if v is None else _toml_literal(v, name) for v in columns[name]]
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(columns)

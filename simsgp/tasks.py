@@ -5,7 +5,9 @@ global random state. Every random draw (initial parameters, data splits,
 mini-batches, gradient noise) comes from an ``np.random.Generator`` passed in
 by the caller, so a run is reproducible from its seed.
 
-Three tasks share the :class:`Task` interface:
+Three built-in tasks share the :class:`BuiltinTask` interface (the minimal
+:class:`Task` a run needs, and more), each registered
+(``task.name``) with a dataclass of its own parameters (``task.<key>``):
 
 - :class:`QuadraticTask` (``"quadratic"``): per-node quadratics with a known
   optimum, for checking convergence exactly.
@@ -17,6 +19,11 @@ Three tasks share the :class:`Task` interface:
 The digits tasks shard their training set IID (:func:`shard_iid`) or with
 label skew (:func:`shard_dirichlet`), one of :data:`PARTITIONS`.
 
+A task of the user's own joins the family with :func:`register` (a name,
+a parameter dataclass and ``build``), or goes straight to
+``simsgp.run(scenario, task=...)``; :func:`from_torch` makes one of a
+PyTorch model.
+
 Payload size is separate from the task (see :func:`payload_bytes`): the
 network can carry ResNet-50-sized messages while the math runs a small task.
 
@@ -24,25 +31,27 @@ Every task has a :class:`~simsgp.backend.Backend` (numpy by default);
 ``task.to_backend(backend)`` returns a copy whose data arrays live on another
 backend and device, and whose math (written against the array API namespace
 ``backend.xp``) takes and returns that backend's arrays. Random draws stay on
-the host: :meth:`Task.sample_batch` returns numpy (batch positions, or the
-quadratic's noise draws) from the numpy Generator, and :meth:`Task.grad`
+the host: :meth:`BuiltinTask.sample_batch` returns numpy (batch positions, or the
+quadratic's noise draws) from the numpy Generator, and :meth:`BuiltinTask.grad`
 moves what it needs, so one seed gives the same batches on every backend.
-:meth:`Task.init_params` draws on the host too and returns a backend array.
+:meth:`BuiltinTask.init_params` draws on the host too and returns a backend array.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.datasets import load_digits
 
 from simsgp.backend import Backend
+from simsgp.checks import at_least, nonnegative, one_of, positive
 from simsgp.errors import ScenarioError
+from simsgp.registry import Registry
 
 if TYPE_CHECKING:  # for the annotations of from_torch: torch is imported only when it is called
     import torch
@@ -53,14 +62,20 @@ __all__ = [
     "PARTITIONS",
     "PAYLOADS",
     "TASKS",
+    "BuiltinTask",
+    "DigitsParams",
     "LogisticDigitsTask",
+    "MLPDigitsParams",
     "MLPDigitsTask",
+    "QuadraticParams",
     "QuadraticTask",
+    "ShardParams",
     "Task",
-    "TimingOnlyTask",
+    "TaskKind",
     "from_torch",
     "make_task",
     "payload_bytes",
+    "register",
     "sample_positions",
     "shard_dirichlet",
     "shard_iid",
@@ -80,8 +95,6 @@ PAYLOADS: dict[str, int] = {
     "vgg16": 138_357_544,
     "bert-base": 110_000_000,
 }
-
-TASKS: tuple[str, ...] = ("quadratic", "logistic-digits", "mlp-digits")
 
 PARTITIONS: tuple[str, ...] = ("iid", "dirichlet")
 
@@ -280,7 +293,47 @@ def sample_positions(shard_size: int, batch_size: int, rng: np.random.Generator)
 
 @runtime_checkable
 class Task(Protocol):
-    """What the simulator needs from a learning problem.
+    """What :func:`simsgp.run` needs from a learning problem: the user's own (``task=``) or a built-in.
+
+    Parameters are flat vectors of ``dim`` numbers; the engine stacks every
+    node's as one row of a ``(nodes, dim)`` array of the task's backend.
+    Optional members: ``shard(n_nodes, rng)``, called once with the run's
+    node count and data stream, returns the task to use (split the data
+    there); ``backend`` (a :class:`simsgp.backend.Backend`, default numpy);
+    ``payload_bytes`` (the size of one model message, default ``dim * 8``);
+    ``name``. :func:`simsgp.tasks.from_torch` makes one from a PyTorch model.
+    """
+
+    @property
+    def dim(self) -> int:
+        """Number of parameters."""
+        ...
+
+    def init_params(self, rng: np.random.Generator) -> Any:
+        """The initial parameters, shape ``(dim,)``; every node starts from them."""
+        ...
+
+    def sample_batch(self, node: int, rng: np.random.Generator) -> Any:
+        """What :meth:`grad` needs for one mini-batch of ``node`` (drawn from ``rng`` only)."""
+        ...
+
+    def grad(self, node: int, x: Any, batch: Any) -> tuple[float, Any]:
+        """``(mini-batch loss, gradient)`` of ``node`` at parameters ``x``."""
+        ...
+
+    def loss_many(self, xs: Any) -> Any:
+        """The full training loss at every row of ``xs``, shape ``(rows,)``."""
+        ...
+
+    def accuracy_many(self, xs: Any) -> Any:
+        """Test accuracy at every row of ``xs``, or ``None`` without test data."""
+        ...
+
+
+
+@runtime_checkable
+class BuiltinTask(Task, Protocol):
+    """What the built-in tasks offer beyond :class:`Task`: a name, their shards, backends, per-model metrics.
 
     Parameters are flat float64 vectors of length ``dim``; node ``i`` owns
     shard ``i`` of the training objective. All randomness goes through
@@ -290,7 +343,7 @@ class Task(Protocol):
 
     Examples
     --------
-    >>> isinstance(make_task("quadratic", 2, np.random.default_rng(0)), Task)
+    >>> isinstance(make_task("quadratic", 2, np.random.default_rng(0)), BuiltinTask)
     True
     """
 
@@ -733,7 +786,11 @@ class _DigitsTask:
         >>> sum(len(s) for s in skewed.shards)
         1438
         """
-        _require(partition in PARTITIONS, "task.partition", partition, f"one of {list(PARTITIONS)}")
+        from sklearn.datasets import (
+            load_digits,  # scikit-learn loads only when a digits task is built
+        )
+
+        ShardParams(batch_size, partition, dirichlet_alpha)  # the checks of a scenario's task table
         images, labels = load_digits(return_X_y=True)
         x = np.hstack([images / 16.0, np.ones((len(images), 1))])
         order = rng.permutation(len(images))
@@ -1249,166 +1306,171 @@ def _accuracy(logits: FloatArray, labels: IntArray, xp: Any) -> FloatArray:
     return xp.mean(xp.astype(xp.argmax(logits, axis=-1) == labels, xp.float64), axis=-1)
 
 
-def _require(ok: bool, field: str, value: object, expected: str) -> None:
-    if not ok:
-        raise ScenarioError(f"{field}={value!r}; expected {expected}")
+@dataclass(frozen=True)
+class QuadraticParams:
+    """The quadratic's parameters: ``dim`` (parameters), ``noise`` (gradient noise std) and ``heterogeneity`` (spread of the node centres)."""
+
+    dim: int = 10
+    noise: float = 0.0
+    heterogeneity: float = 1.0
+
+    def __post_init__(self) -> None:
+        at_least("task.dim", self.dim, 1)
+        nonnegative("task.noise", self.noise)
+        nonnegative("task.heterogeneity", self.heterogeneity)
 
 
 @dataclass(frozen=True)
-class TimingOnlyTask:
-    """No math: the stand-in task of ``timing_only`` runs, one zero parameter per node.
+class ShardParams:
+    """How a task with a training set samples and splits it.
 
-    Every schedule, message and event happens as with a real task; the
-    gradient is zero and losses are NaN, so runs cost only the simulation.
-
-    Examples
-    --------
-    >>> task = TimingOnlyTask(n_nodes=2)
-    >>> task.grad(0, np.zeros(1), task.sample_batch(0, np.random.default_rng(0)))
-    (nan, array([0.]))
+    ``batch_size``: the mini-batch of a node per iteration; ``partition``:
+    ``"iid"`` (:func:`shard_iid`) or ``"dirichlet"`` (label skew,
+    :func:`shard_dirichlet`); ``dirichlet_alpha``: that skew's concentration
+    (smaller: more skewed).
     """
 
-    n_nodes: int
-    backend: Backend = _HOST
-    name: ClassVar[str] = "timing-only"
-    dim: ClassVar[int] = 1
-    _zero: Any = field(init=False, repr=False, compare=False)
+    batch_size: int = 32
+    partition: str = "iid"
+    dirichlet_alpha: float = 0.5
 
     def __post_init__(self) -> None:
-        # grad runs once per node-iteration: one shared zero (callers never write to a gradient)
-        object.__setattr__(self, "_zero", self.backend.zeros(1))
+        at_least("task.batch_size", self.batch_size, 1)
+        one_of("task.partition", self.partition, PARTITIONS)
+        positive("task.dirichlet_alpha", self.dirichlet_alpha)
 
-    def to_backend(self, backend: Backend) -> TimingOnlyTask:
-        """The same stand-in, making its arrays on `backend`."""
-        return replace(self, backend=backend)
 
-    def init_params(self, rng: np.random.Generator) -> FloatArray:
-        """One zero parameter (``rng`` is not drawn from)."""
-        return self.backend.zeros(1)
+@dataclass(frozen=True)
+class DigitsParams(ShardParams):
+    """The logistic digits task's parameters (see :class:`ShardParams`)."""
 
-    def sample_batch(self, node: int, rng: np.random.Generator) -> None:
-        """Nothing to sample."""
 
-    def grad(self, node: int, x: FloatArray, batch_idx: None) -> tuple[float, FloatArray]:
-        """NaN loss and a zero gradient (the same array every call)."""
-        return math.nan, self._zero
+@dataclass(frozen=True)
+class MLPDigitsParams(ShardParams):
+    """The MLP digits task's parameters: :class:`ShardParams` and ``hidden``, the hidden layer's width."""
 
-    def loss(self, x: FloatArray) -> float:
-        """NaN: there is no objective."""
-        return math.nan
+    hidden: int = 32
 
-    def loss_many(self, xs: FloatArray) -> FloatArray:
-        """NaN for every row."""
-        return self.backend.asarray(np.full(xs.shape[0], np.nan))
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        at_least("task.hidden", self.hidden, 1)
 
-    def accuracy(self, x: FloatArray) -> None:
-        """None: there is no test data."""
 
-    def accuracy_many(self, xs: FloatArray) -> None:
-        """None: there is no test data."""
+class TaskKind(Protocol):
+    """A family member of tasks, what :func:`register` takes: a name, its parameters and how to build it.
 
-    def optimum(self) -> None:
-        """None: there is no objective."""
+    ``params`` is a frozen dataclass whose fields all have defaults (its
+    ``__post_init__`` checks them); ``build(n_nodes, rng, params)`` returns
+    a :class:`BuiltinTask` sharded over ``n_nodes`` nodes, drawing every random
+    construction from ``rng``. An optional ``dim(params)`` gives the
+    parameter count without building the task (for the run's size
+    estimate; else it is built on one node to count).
+    """
+
+    name: ClassVar[str]
+    params: ClassVar[type]
+
+    def build(self, n_nodes: int, rng: np.random.Generator, params: Any) -> BuiltinTask:
+        """The task for ``n_nodes`` nodes."""
+
+
+_DIGITS_FEATURES, _DIGITS_CLASSES = 65, 10
+"""The digits data's features (64 pixels and a bias) and classes: the tasks' sizes before the data is loaded."""
+
+TASKS: Registry[Any] = Registry("task.name", dict.fromkeys(("quadratic", "logistic-digits", "mlp-digits"), __name__))
+"""Every task by ``task.name``."""
+
+_K = TypeVar("_K")
+
+
+def register(kind: _K, *, replace: bool = False) -> _K:
+    """Make ``kind`` (a :class:`TaskKind` class, instantiated without arguments, or an instance) a valid ``task.name``.
+
+    Use it as a class decorator; returns ``kind`` unchanged.
+    """
+    TASKS.register(kind, method="build", replace=replace)
+    return kind
+
+
+@register
+class _Quadratic:
+    name = "quadratic"
+    params = QuadraticParams
+
+    def dim(self, params: QuadraticParams) -> int:
+        return params.dim
+
+    def build(self, n_nodes: int, rng: np.random.Generator, params: QuadraticParams) -> BuiltinTask:
+        return QuadraticTask.from_rng(n_nodes, rng, dim=params.dim, noise=params.noise, heterogeneity=params.heterogeneity)
+
+
+@register
+class _LogisticDigits:
+    name = "logistic-digits"
+    params = DigitsParams
+
+    def dim(self, params: DigitsParams) -> int:
+        return _DIGITS_FEATURES * _DIGITS_CLASSES
+
+    def build(self, n_nodes: int, rng: np.random.Generator, params: DigitsParams) -> BuiltinTask:
+        return LogisticDigitsTask.from_rng(n_nodes, rng, **dataclasses.asdict(params))
+
+
+@register
+class _MLPDigits:
+    name = "mlp-digits"
+    params = MLPDigitsParams
+
+    def dim(self, params: MLPDigitsParams) -> int:
+        return _DIGITS_FEATURES * params.hidden + (params.hidden + 1) * _DIGITS_CLASSES
+
+    def build(self, n_nodes: int, rng: np.random.Generator, params: MLPDigitsParams) -> BuiltinTask:
+        return MLPDigitsTask.from_rng(n_nodes, rng, **dataclasses.asdict(params))
 
 
 def make_task(
-    name: str,
-    n_nodes: int,
-    rng: np.random.Generator,
-    *,
-    batch_size: int = 32,
-    dim: int = 10,
-    noise: float = 0.0,
-    heterogeneity: float = 1.0,
-    test_fraction: float = 0.2,
-    hidden: int = 32,
-    partition: str = "iid",
-    dirichlet_alpha: float = 0.5,
-    backend: Backend | None = None,
-) -> Task:
-    """Build a registered task from scenario values.
+    name: str, n_nodes: int, rng: np.random.Generator, *, backend: Backend | None = None, **params: Any
+) -> BuiltinTask:
+    """Build a registered task from its name and parameters, as a scenario's ``[task]`` table would.
 
     Parameters
     ----------
     name : str
-        One of :data:`TASKS`.
+        A ``task.name``: ``"quadratic"``, ``"logistic-digits"``,
+        ``"mlp-digits"`` or one the user registered.
     n_nodes : int
-        Number of nodes to shard across (positive).
+        Number of nodes to shard across.
     rng : numpy.random.Generator
         Source of the task's random construction (data split, centres ...).
-    batch_size : int, default 32
-        Mini-batch size. Digits tasks only; the quadratic ignores it.
-    dim : int, default 10
-        Number of parameters. ``"quadratic"`` only; the digits tasks set
-        their own (650 for ``"logistic-digits"``, see :class:`MLPDigitsTask`).
-    noise : float, default 0.0
-        Gradient noise standard deviation. ``"quadratic"`` only.
-    heterogeneity : float, default 1.0
-        Spread of the node centres. ``"quadratic"`` only.
-    test_fraction : float, default 0.2
-        Held-out fraction, in (0, 1). Digits tasks only.
-    hidden : int, default 32
-        Hidden-layer width (positive). ``"mlp-digits"`` only.
-    partition : str, default "iid"
-        How the training set is sharded, one of :data:`PARTITIONS`. Digits
-        tasks only; the quadratic has no data to shard.
-    dirichlet_alpha : float, default 0.5
-        Concentration of the ``"dirichlet"`` partition (positive). Digits
-        tasks with ``partition="dirichlet"`` only.
     backend : Backend or None, default None
         Where the task's arrays live and its math runs
         (:func:`simsgp.backend.get_backend`); None: numpy on the CPU. The
         random construction is the same on every backend.
-
-    The values a task ignores are still validated, so a bad scenario fails
-    whatever the task.
-
-    Returns
-    -------
-    Task
+    **params
+        The task's own parameters (:class:`QuadraticParams`,
+        :class:`DigitsParams`, :class:`MLPDigitsParams`); the others take
+        their defaults. A parameter the task does not have is an error.
 
     Raises
     ------
     ScenarioError
-        For an unknown name or an out-of-range value; the message names the
-        field (``task.<key>`` or ``cluster.nodes``).
+        For an unknown name, a parameter the task does not have or an
+        out-of-range value; the message names the field (``task.<key>``).
 
     Examples
     --------
     >>> task = make_task("quadratic", 4, np.random.default_rng(0), dim=3)
     >>> task.name, task.dim, task.n_nodes
     ('quadratic', 3, 4)
-    >>> make_task("mnist", 4, np.random.default_rng(0))
+    >>> make_task("quadratic", 4, np.random.default_rng(0), hidden=3)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    simsgp.errors.ScenarioError: task.name='mnist'; expected one of ['logistic-digits', 'mlp-digits', 'quadratic']
+    simsgp.errors.ScenarioError: task.hidden=3: not a parameter of task.name='quadratic'; its parameters are [...]
     """
-    _require(name in TASKS, "task.name", name, f"one of {sorted(TASKS)}")
-    _require(n_nodes >= 1, "cluster.nodes", n_nodes, "a positive integer")
-    _require(batch_size >= 1, "task.batch_size", batch_size, "a positive integer")
-    _require(dim >= 1, "task.dim", dim, "a positive integer")
-    _require(noise >= 0, "task.noise", noise, "a non-negative number")
-    _require(heterogeneity >= 0, "task.heterogeneity", heterogeneity, "a non-negative number")
-    _require(0 < test_fraction < 1, "task.test_fraction", test_fraction, "a number in (0, 1)")
-    _require(hidden >= 1, "task.hidden", hidden, "a positive integer")
-    _require(partition in PARTITIONS, "task.partition", partition, f"one of {list(PARTITIONS)}")
-    _require(dirichlet_alpha > 0, "task.dirichlet_alpha", dirichlet_alpha, "a positive number")
-    task: Task
-    if name == "quadratic":
-        task = QuadraticTask.from_rng(
-            n_nodes, rng, dim=dim, noise=noise, heterogeneity=heterogeneity
-        )
-    else:
-        options: dict[str, Any] = {
-            "batch_size": batch_size,
-            "test_fraction": test_fraction,
-            "partition": partition,
-            "dirichlet_alpha": dirichlet_alpha,
-        }
-        if name == "mlp-digits":
-            task = MLPDigitsTask.from_rng(n_nodes, rng, hidden=hidden, **options)
-        else:
-            task = LogisticDigitsTask.from_rng(n_nodes, rng, **options)
+    from simsgp.scenario import params_of  # the one place scenario values are checked
+
+    at_least("cluster.nodes", n_nodes, 1)
+    task = TASKS.get(name).build(n_nodes, rng, params_of(TASKS, "task", name, params))
     return task if backend is None else task.to_backend(backend)
 
 

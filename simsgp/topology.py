@@ -601,6 +601,31 @@ def load_topology(
         raise TopologyError(f"topology file {path}: {exc}") from None
 
 
+HOST_FIGURES = ("bandwidth", "latency", "efficiency")
+"""The figures a scenario's ``network`` table may override (see :func:`load_topology`)."""
+
+
+def host_figures(name_or_path: str | Path) -> dict[str, float | None]:
+    """The host bandwidth, latency and efficiency a topology file gives (its kind's defaults where it is silent).
+
+    A figure that is not one number (a list of per-host bandwidths) is None.
+
+    Examples
+    --------
+    >>> host_figures("star-10gbe")
+    {'bandwidth': 1250000000.0, 'latency': 2e-05, 'efficiency': 1.0}
+    """
+    spec, _ = _read_spec(name_or_path)
+    build = _KINDS.get(spec.get("kind", "star"), star)
+    parameters = inspect.signature(build).parameters
+    figures: dict[str, float | None] = {}
+    for key in HOST_FIGURES:
+        default = parameters[key].default if key in parameters else None
+        value = spec.get(key, None if default is inspect.Parameter.empty else default)
+        figures[key] = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    return figures
+
+
 def _read_spec(name_or_path: str | Path) -> tuple[dict[str, Any], Path]:
     """The parsed TOML table of a topology name or file, and its path; a one-line TopologyError if unusable.
 

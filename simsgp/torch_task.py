@@ -3,7 +3,7 @@
 Reach it through :func:`simsgp.tasks.from_torch`, which imports this module
 only when called (simsgp itself never imports torch). The task meets what
 ``simsgp.run(scenario, task=...)`` asks of a user task
-(:class:`simsgp.custom.UserTask`):
+(:class:`simsgp.Task`):
 
 - **Parameters.** One flat vector per node: the model's parameters in the
   order of ``model.named_parameters()``, each flattened row-major, so ``dim``

@@ -9,7 +9,7 @@ from simsgp import run
 from simsgp.algorithms import ALGORITHMS, dcasgd
 from simsgp.collectives import parallel_allreduce_time, ring_allreduce_time
 from simsgp.engine import build
-from simsgp.scenario import from_dict
+from simsgp.scenario import algorithm_params, from_dict
 from simsgp.tasks import PAYLOADS
 
 B, ALPHA, C = 1.25e9, 20e-6, 0.1
@@ -56,7 +56,7 @@ def test_algorithm_reaches_quadratic_optimum(name):
         "task": {"name": "quadratic", "dim": 6, "noise": 0.0, "heterogeneity": 0.1},
     })
     result = run(scenario)
-    optimum = build(scenario).task.optimum()
+    optimum = build(scenario).learner.task.optimum()
     assert np.abs(result.params - optimum).max() < QUADRATIC_TOL[name]
     assert np.abs(result.params.mean(axis=0) - optimum).max() < 1e-4
     losses = result.evaluations["loss"]
@@ -200,15 +200,15 @@ def test_osgp_conserves_push_sum_mass(tau):
         "algorithm": {"name": "osgp", "tau": tau, "lr": 1e-300, "momentum": 0.0, "weight_decay": 0.0},
         "network": {"bandwidth": 1e8},
     })
-    ctx = build(scenario)
-    x0 = ctx.x.sum(axis=0)
-    ALGORITHMS["osgp"].start(ctx)
-    ctx.env.run()
-    held = [m.payload for box in ctx.mailboxes for m in box.held()]  # shares sent after a node's last round
+    built = build(scenario)
+    x0 = built.state.x.sum(axis=0)
+    ALGORITHMS["osgp"].start(built, algorithm_params(scenario))
+    built.world.env.run()
+    held = [m.payload for box in built.world.mailboxes for m in box.held()]  # shares sent after a node's last round
     if tau == 0:
         assert not held  # 1-OSGP: every node launches the same rounds, all of them complete
-    np.testing.assert_allclose(ctx.w.sum() + sum(w for _, w in held), 6.0, rtol=1e-12)
-    np.testing.assert_allclose(ctx.x.sum(axis=0) + sum(x for x, _ in held), x0, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(built.state.w.sum() + sum(w for _, w in held), 6.0, rtol=1e-12)
+    np.testing.assert_allclose(built.state.x.sum(axis=0) + sum(x for x, _ in held), x0, rtol=1e-9, atol=1e-12)
 
 
 # --- slow nodes, stragglers, failures ---------------------------------------------------

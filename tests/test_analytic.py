@@ -115,7 +115,7 @@ def test_analytic_timing_only_keeps_the_schedule_without_math(algorithm):
         ({"algorithm": {"name": "allreduce", "collective": "parallel"}}, "only the ring collective"),
         ({"algorithm": {"name": "ps-sync", "servers": 2}}, "only one server"),
         ({"algorithm": {"name": "ps-sync"}, "network": {"topology": "racks-oversubscribed"}}, "share more than one link"),
-        ({"algorithm": {"name": "allreduce"}, "time_limit": 2.0}, "needs iterations"),
+        ({"algorithm": {"name": "allreduce"}, "time_limit": 2.0}, "time-limited runs need the event mode"),
     ],
 )
 def test_analytic_mode_refuses_what_it_cannot_time_exactly(settings, match):

@@ -79,7 +79,7 @@ def test_algorithms_reach_quadratic_optimum(algorithm, extra, node_tol):
         "task": {"name": "quadratic", "dim": 6, "noise": 0.0, "heterogeneity": 0.1},
     })
     result = run(scenario)
-    optimum = build(scenario).task.optimum()
+    optimum = build(scenario).learner.task.optimum()
     assert np.abs(result.params.mean(axis=0) - optimum).max() < 1e-6
     assert np.abs(result.params - optimum).max() < node_tol
 

@@ -110,9 +110,9 @@ def test_divergence_is_caught_with_evaluation_off_and_in_the_cli(capsys):
 def test_a_nan_loss_stops_the_run_at_its_iteration_and_node():
     data = _with(task={"name": "quadratic", "dim": 2})
     scenario = from_dict(data)
-    ctx = build(scenario)
+    run = build(scenario)
     with pytest.raises(DivergenceError, match=r"at iteration 5 \(node 2\): its mini-batch loss is nan"):
-        ctx.log(2, 5, start=0.0, compute_end=0.1, end=0.2, loss=math.nan)
+        run.log(2, 5, start=0.0, compute_end=0.1, end=0.2, loss=math.nan)
 
 
 def test_a_timing_only_run_has_nan_losses_and_is_no_divergence():
@@ -227,9 +227,9 @@ def test_allow_large_turns_a_refusal_into_a_warning():
 
 
 def test_records_grow_as_the_run_goes_instead_of_being_preallocated():
-    ctx = build(from_dict({"iterations": 10_000_000, "timing_only": True, "cluster": {"nodes": 2}}))
-    assert ctx.records.arrays()["end"].shape == (0, 2)
-    assert ctx.records._table.nbytes < 2**20  # not 10 million rows
+    run = build(from_dict({"iterations": 10_000_000, "timing_only": True, "cluster": {"nodes": 2}}))
+    assert run.world.records.arrays()["end"].shape == (0, 2)
+    assert run.world.records._table.nbytes < 2**20  # not 10 million rows
     long = simsgp.run({"iterations": 3000, "timing_only": True, "cluster": {"nodes": 2}})
     assert long.records["end"].shape == (3000, 2) and not np.isnan(long.records["end"]).any()
 
@@ -237,14 +237,14 @@ def test_records_grow_as_the_run_goes_instead_of_being_preallocated():
 def test_the_parameter_count_known_before_a_task_is_built_is_the_task_s():
     for config in ({"name": "quadratic", "dim": 17}, {"name": "logistic-digits"}, {"name": "mlp-digits", "hidden": 5}):
         scenario = from_dict({"task": config, "cluster": {"nodes": 2}})
-        built = make_task(scenario.task.name, 2, np.random.default_rng(0), dim=scenario.task.dim, hidden=scenario.task.hidden)
-        assert budget.param_count(scenario.task) == built.dim
+        built = make_task(scenario.task.name, 2, np.random.default_rng(0), **scenario.task.params)
+        assert budget.param_count(scenario) == built.dim
 
 
 def test_the_memory_estimate_covers_the_arrays_a_run_holds():
     scenario = from_dict({"iterations": 50, "cluster": {"nodes": 6}, "task": {"name": "quadratic", "dim": 300}})
-    ctx = build(scenario)
-    held = ctx.x.nbytes + ctx.momentum.nbytes + ctx.task.centers.nbytes
+    run = build(scenario)
+    held = run.state.x.nbytes + run.state.momentum.nbytes + run.learner.task.centers.nbytes
     parts = budget.memory_estimate(scenario)
     assert held <= parts["node state"] + parts["task data"] <= 10 * held
 
@@ -269,7 +269,7 @@ def test_ctrl_c_is_one_line_and_exit_130(capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("simsgp.cli.run", interrupted)
+    monkeypatch.setattr("simsgp.engine.run", interrupted)
     code, out, err = _cli(capsys, "run")
     assert code == 130 and err.strip() == "simsgp: interrupted" and out == ""
 
@@ -368,7 +368,7 @@ def _no_run(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the run started before its trace target was checked")
 
-    monkeypatch.setattr("simsgp.cli.run", refuse)
+    monkeypatch.setattr("simsgp.engine.run", refuse)
 
 
 def test_a_trace_target_that_is_a_folder_fails_before_the_run(capsys, monkeypatch, tmp_path):

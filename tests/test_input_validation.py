@@ -74,7 +74,7 @@ def test_run_refuses_mixing_matrix_that_is_not_column_stochastic(monkeypatch):
 
 def test_dpsgd_check_graph_refuses_irregular_graph_with_the_row_sum():
     with pytest.raises(GraphError, match=r"row 0 of the mixing matrix sums to 1\.333"):
-        dpsgd.check_graph(graphs.from_digraph(nx.DiGraph([(0, 1), (0, 2), (1, 0), (2, 0)])))
+        dpsgd.DPSGD().check_graph(graphs.from_digraph(nx.DiGraph([(0, 1), (0, 2), (1, 0), (2, 0)])))
 
 
 def test_run_refuses_schedule_beyond_the_entry_limit_quickly():

@@ -142,7 +142,7 @@ def test_cli_run_of_a_mutated_scenario_is_json_or_one_error_line(base, mutations
         base_sets += ["--set", f"{key}={_toml_literal(value, key)}"]
     capsys.readouterr()  # the fixture is shared by the examples: start each from empty output
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("simsgp.cli.Limits", functools.partial(Limits, memory_bytes=2**28, events=3e4))
+        patch.setattr("simsgp.budget.Limits", functools.partial(Limits, memory_bytes=2**28, events=3e4))
         code = main(["run", "--json", *base_sets, *sets])
     out, err = capsys.readouterr()
     errors = [line for line in err.splitlines() if not line.startswith("simsgp: warning: ")]

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simsgp
-from simsgp import flows, physics
+from simsgp import algorithms, flows, physics
 from simsgp.algorithms import ALGORITHMS
 from simsgp.engine import build
 from simsgp.scenario import from_dict
@@ -64,7 +64,7 @@ def test_a_network_that_oversubscribes_links_fails_every_run(monkeypatch):
         simsgp.run(scenario)
     monkeypatch.setattr(physics, "check", lambda *args: None)
     result = simsgp.run({**scenario, "trace": True})
-    found = physics.violations(result, build(result.scenario).network.topology)
+    found = physics.violations(result, build(result.scenario).world.network.topology)
     assert sum("arrived" in line for line in found) == len(result.messages) == 3 * 4 * 3
     assert sum("carried" in line for line in found) == 8  # every NIC, both directions
 
@@ -72,7 +72,7 @@ def test_a_network_that_oversubscribes_links_fails_every_run(monkeypatch):
 def test_lost_push_sum_weight_fails_the_run(monkeypatch):
     from simsgp.algorithms import sgp
 
-    monkeypatch.setattr(sgp, "weight_unmixed", lambda ctx: 0.25)
+    monkeypatch.setattr(sgp.SGP, "weight_unmixed", staticmethod(lambda run: 0.25))
     with pytest.raises(physics.PhysicsError, match="push-sum weight sums to 8.25"):
         simsgp.run({"iterations": 2})
 
@@ -91,7 +91,7 @@ PERTURBATIONS = {
 def _physics_of(scenario):
     """Run ``scenario`` with its message log and return what the checker finds (the engine checked already)."""
     result = simsgp.run({**scenario, "trace": True})
-    topology = build(result.scenario).network.topology
+    topology = build(result.scenario).world.network.topology
     assert result.messages is not None
     return result, physics.violations(result, topology)
 
@@ -171,7 +171,7 @@ def test_push_sum_algorithms_report_where_their_weight_is():
 
 
 @pytest.mark.parametrize("topology", available_topologies())
-@pytest.mark.parametrize("name", sorted(n for n, module in ALGORITHMS.items() if hasattr(module, "run_analytic")))
+@pytest.mark.parametrize("name", algorithms.analytic_names())
 def test_analytic_mode_is_physical(name, topology):
     """The analytic recursions account bytes and busy time without flows: the same bounds hold."""
     scenario = {"iterations": 6, "analytic": True, "cluster": {"nodes": 8, "slow_nodes": {"2": 2.0}},
@@ -181,5 +181,5 @@ def test_analytic_mode_is_physical(name, topology):
             simsgp.run(scenario)  # no exact recursion there: the event mode it is
         return
     result = simsgp.run(scenario)
-    assert physics.violations(result, build(result.scenario).network.topology) == []
+    assert physics.violations(result, build(result.scenario).world.network.topology) == []
     assert 0.0 < result.summary["max_link_utilization"] <= 1.0 + physics.RTOL

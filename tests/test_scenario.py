@@ -22,7 +22,8 @@ def test_scenario_defaults_match_design():
     s = resolve(Scenario())
     assert (s.seed, s.iterations, s.time_limit) == (0, 200, None)
     assert s.cluster.nodes == 8 and s.network.topology == "star-10gbe"
-    assert (s.algorithm.name, s.algorithm.graph, s.algorithm.peers_per_itr) == ("sgp", "dynamic-directed-exponential", 1)
+    assert (s.algorithm.name, s.algorithm.params) == ("sgp", {"graph": "dynamic-directed-exponential", "peers_per_itr": 1})
+    assert s.task.params == {"batch_size": 32, "partition": "iid", "dirichlet_alpha": 0.5}
     assert s.task.payload == "task"
 
 
@@ -74,8 +75,8 @@ def test_scenario_rejects_unknown_top_level_key():
         ({"algorithm": {"lr": 0}}, r"algorithm.lr=0.0; expected a positive"),
         ({"algorithm": {"momentum": 1.0}}, r"algorithm.momentum=1.0; expected a number in \[0, 1\)"),
         ({"task": {"name": "imagenet"}}, r"task.name='imagenet'; expected one of"),
-        ({"task": {"payload": "resnet1000"}}, r"task.payload='resnet1000'; expected one of \[.*'resnet50'"),
-        ({"task": {"payload": -5}}, r"task.payload=-5.0; expected a positive"),
+        ({"task": {"payload": "resnet1000"}}, r"task.payload='resnet1000'; expected \"task\", one of \[.*'resnet50'"),
+        ({"task": {"payload": -5}}, r"task.payload=-5.0; expected .* or a positive number of bytes"),
         ({"cluster": {"compute": {"model": "gamma"}}}, r"cluster.compute.model='gamma'; expected one of \['constant', 'lognormal', 'trace'\]"),
         ({"cluster": {"compute": 0.1}}, r"cluster.compute=0.1; expected a table of keys"),
         ({"cluster": {"slow_nodes": {"9": 4.0}}}, r"cluster.slow_nodes.9=4.0; expected a node index in 0..7"),
@@ -156,9 +157,10 @@ def test_the_default_graph_follows_the_algorithm_and_a_written_graph_is_kept():
 
 
 def test_a_graph_for_an_algorithm_without_one_is_refused():
-    with pytest.raises(ScenarioError, match=r"^algorithm.graph='ring'; expected no graph for algorithm.name='allreduce'"):
+    with pytest.raises(ScenarioError, match=r"^algorithm.graph='ring': not a parameter of algorithm.name='allreduce'; "
+                       r"its parameters are \['backward_fraction', .*; graph is a parameter of \['adpsgd', 'dpsgd', 'osgp', 'sgp'\]$"):
         apply_overrides(Scenario(), ["algorithm.name=allreduce", "algorithm.graph=ring"])
-    with pytest.raises(ScenarioError, match=r"algorithm.graph='complete'; expected no graph for algorithm.name='allreduce'"):
+    with pytest.raises(ScenarioError, match=r"algorithm.graph='complete': not a parameter of algorithm.name='allreduce'"):
         apply_overrides(from_dict({"algorithm": {"graph": "complete"}}), ["algorithm.name=allreduce"])
 
 

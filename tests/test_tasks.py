@@ -11,7 +11,6 @@ from scipy.optimize import minimize
 from simsgp import tasks as tasks_module
 from simsgp.errors import ScenarioError
 from simsgp.tasks import (
-    PARTITIONS,
     PAYLOADS,
     TASKS,
     LogisticDigitsTask,
@@ -377,7 +376,7 @@ def test_quadratic_loss_many_equals_loop_and_has_no_accuracy(quadratic, rng):
 # --- make_task ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", TASKS)
+@pytest.mark.parametrize("name", sorted(TASKS))
 def test_make_task_builds_every_registered_task(name):
     task = make_task(name, 3, np.random.default_rng(0))
     assert isinstance(task, Task)
@@ -404,10 +403,12 @@ def test_make_task_passes_digits_options_through():
     assert all(np.array_equal(a, b) for a, b in zip(task.shards, twin.shards))
 
 
-def test_make_task_quadratic_ignores_digits_options():
-    plain = make_task("quadratic", 3, np.random.default_rng(0))
-    other = make_task("quadratic", 3, np.random.default_rng(0), hidden=7, partition="dirichlet")
-    np.testing.assert_array_equal(plain.centers, other.centers)
+def test_make_task_refuses_a_parameter_the_task_does_not_have_naming_who_has_it():
+    with pytest.raises(ScenarioError, match=re.escape(
+        "task.hidden=7: not a parameter of task.name='quadratic'; its parameters are ['dim', 'heterogeneity', 'noise']; "
+        "hidden is a parameter of ['mlp-digits']"
+    )):
+        make_task("quadratic", 3, np.random.default_rng(0), hidden=7)
 
 
 def test_make_task_rejects_unknown_name():
@@ -416,22 +417,22 @@ def test_make_task_rejects_unknown_name():
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "field"),
+    ("name", "kwargs", "field"),
     [
-        ({"n_nodes": 0}, "cluster.nodes"),
-        ({"batch_size": 0}, "task.batch_size"),
-        ({"dim": 0}, "task.dim"),
-        ({"noise": -1.0}, "task.noise"),
-        ({"heterogeneity": -0.5}, "task.heterogeneity"),
-        ({"test_fraction": 1.0}, "task.test_fraction"),
-        ({"hidden": 0}, "task.hidden=0; expected a positive integer"),
-        ({"partition": "zipf"}, f"task.partition='zipf'; expected one of {list(PARTITIONS)}"),
-        ({"dirichlet_alpha": 0.0}, "task.dirichlet_alpha=0.0; expected a positive number"),
+        ("quadratic", {"n_nodes": 0}, "cluster.nodes=0; expected an integer >= 1"),
+        ("logistic-digits", {"batch_size": 0}, "task.batch_size=0; expected an integer >= 1"),
+        ("quadratic", {"dim": 0}, "task.dim=0; expected an integer >= 1"),
+        ("quadratic", {"noise": -1.0}, "task.noise=-1.0; expected a finite number >= 0"),
+        ("quadratic", {"heterogeneity": -0.5}, "task.heterogeneity=-0.5; expected a finite number >= 0"),
+        ("mlp-digits", {"hidden": 0}, "task.hidden=0; expected an integer >= 1"),
+        ("logistic-digits", {"partition": "zipf"}, "task.partition='zipf'; expected one of ['dirichlet', 'iid']"),
+        ("mlp-digits", {"dirichlet_alpha": 0.0}, "task.dirichlet_alpha=0.0; expected a positive finite number"),
+        ("quadratic", {"dim": 2.5}, "task.dim=2.5; expected an integer"),
     ],
 )
-def test_make_task_rejects_out_of_range_value_naming_field(kwargs, field):
-    args = {"name": "quadratic", "n_nodes": 2, "rng": np.random.default_rng(0)} | kwargs
-    with pytest.raises(ScenarioError, match=re.escape(field)):
+def test_make_task_rejects_out_of_range_value_naming_field(name, kwargs, field):
+    args = {"name": name, "n_nodes": 2, "rng": np.random.default_rng(0)} | kwargs
+    with pytest.raises(ScenarioError, match="^" + re.escape(field)):
         make_task(**args)
 
 

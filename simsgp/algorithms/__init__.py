@@ -1,48 +1,45 @@
-"""Training algorithms, one module each.
+"""Training algorithms: a family open to the user's own, one file each.
 
-Every module provides ``HAS_SERVERS`` (whether parameter-server hosts come on
-top of the workers), ``DEFAULT_GRAPH`` (the communication graph it uses
-unless the scenario names another; ``None`` for algorithms without one) and
-``start(ctx)``, which starts its SimPy processes on a
-:class:`simsgp.engine.RunContext`. Processes only schedule; the math they call
-lives in pure functions (:mod:`simsgp.pushsum`, :mod:`simsgp.optim`, the task).
-Push-sum algorithms also provide ``weight_unmixed(ctx)``, the weight left in
-messages never added, so that every run checks that mass is conserved
-(:mod:`simsgp.physics`).
+Built in (``algorithm.name``): ``sgp`` and ``osgp`` (Assran et al., ICML
+2019), ``allreduce`` (Goyal et al. 2017), ``dpsgd`` (Lian et al., NeurIPS
+2017), ``adpsgd`` (Lian et al., ICML 2018), ``localsgd`` (Stich, ICLR 2019),
+``ps-sync`` and ``ps-async`` (parameter servers) and ``dcasgd`` (Zheng et al.,
+ICML 2017). Each module holds one algorithm: its parameter dataclass, its
+class registered with :func:`register`, its processes and its pure math.
+
+A new algorithm is one file, in the package or in the user's own code: see
+:class:`Algorithm` and :mod:`simsgp.algorithms.base`. Importing this package
+imports no algorithm; each is imported when a scenario first names it.
 """
 
-from __future__ import annotations
-
-from types import ModuleType
-
-from simsgp.algorithms import (
-    adpsgd,
-    allreduce,
-    dcasgd,
-    dpsgd,
-    localsgd,
-    osgp,
-    ps_async,
-    ps_sync,
-    sgp,
+from simsgp.algorithms.base import (
+    ALGORITHMS,
+    Algorithm,
+    GraphParams,
+    NoParams,
+    ServerParams,
+    analytic_names,
+    default_graph,
+    get,
+    has_graph,
+    names,
+    register,
+    servers,
+    with_graph,
 )
 
-__all__ = ["ALGORITHMS", "with_graph"]
-
-ALGORITHMS: dict[str, ModuleType] = {
-    "sgp": sgp,
-    "osgp": osgp,
-    "allreduce": allreduce,
-    "dpsgd": dpsgd,
-    "adpsgd": adpsgd,
-    "localsgd": localsgd,
-    "ps-sync": ps_sync,
-    "ps-async": ps_async,
-    "dcasgd": dcasgd,
-}
-"""Algorithm name (``algorithm.name`` in a scenario) to its module."""
-
-
-def with_graph() -> list[str]:
-    """The names of the algorithms that have a communication graph, sorted."""
-    return sorted(name for name, module in ALGORITHMS.items() if module.DEFAULT_GRAPH)
+__all__ = [
+    "ALGORITHMS",
+    "Algorithm",
+    "GraphParams",
+    "NoParams",
+    "ServerParams",
+    "analytic_names",
+    "default_graph",
+    "get",
+    "has_graph",
+    "names",
+    "register",
+    "servers",
+    "with_graph",
+]

@@ -14,29 +14,28 @@ import numpy as np
 from simsgp.optim import sgd_update
 
 if TYPE_CHECKING:
-    from simsgp.engine import RunContext
+    from simsgp.world import Run
 
 
 class ServerState:
     """The master parameters, split across ``servers`` hosts after the workers."""
 
-    def __init__(self, ctx: RunContext):
-        cfg = ctx.scenario.algorithm
-        self.ctx = ctx
-        xp = ctx.xp
-        self.params = xp.asarray(ctx.x[0], copy=True)
+    def __init__(self, run: Run, servers: int):
+        self.run = run
+        xp = run.state.xp
+        self.params = xp.asarray(run.state.x[0], copy=True)
         self.momentum = xp.zeros_like(self.params)
         self.slices = [slice(int(idx[0]), int(idx[-1]) + 1) if idx.size else slice(0, 0)
-                       for idx in np.array_split(np.arange(self.params.shape[0]), cfg.servers)]
-        self.hosts = [ctx.n + s for s in range(cfg.servers)]
-        self.version = [0] * cfg.servers
-        self.message_bytes = ctx.nbytes / cfg.servers
+                       for idx in np.array_split(np.arange(self.params.shape[0]), servers)]
+        self.hosts = [run.n + s for s in range(servers)]
+        self.version = [0] * servers
+        self.message_bytes = run.nbytes / servers
 
     def step(self, s: int, grad: np.ndarray) -> np.ndarray:
         """Apply an SGD step with ``grad`` to server ``s``'s slice; returns the new slice."""
         part = self.slices[s]
         self.params[part], self.momentum[part] = sgd_update(
-            self.params[part], grad, self.momentum[part], self.ctx.sgd
+            self.params[part], grad, self.momentum[part], self.run.learner.sgd
         )
         self.version[s] += 1
-        return self.ctx.xp.asarray(self.params[part], copy=True)
+        return self.run.state.xp.asarray(self.params[part], copy=True)

@@ -33,31 +33,53 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import simpy
 
-from simsgp.algorithms._node import sgd_step, start_compute
-from simsgp.errors import ScenarioError
-from simsgp.graphs import GraphSchedule
+from simsgp.algorithms.base import GraphParams, register
+from simsgp.algorithms.steps import sgd_step, start_compute
+from simsgp.errors import GraphError
 
 if TYPE_CHECKING:
-    from simsgp.engine import RunContext
+    from simsgp.graphs import GraphSchedule
+    from simsgp.world import GossipRun
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "check_graph", "pairwise_average", "start"]
-
-DEFAULT_GRAPH = "dynamic-bipartite-exponential"
-HAS_SERVERS = False
+__all__ = ["ADPSGD", "ADPSGDParams", "pairwise_average"]
 
 
-def check_graph(schedule: GraphSchedule) -> None:
-    """AD-PSGD pairs active with passive nodes: the graph must be bipartite."""
-    if not schedule.passive:
-        raise ScenarioError(
-            f"algorithm.graph={schedule.name!r}: AD-PSGD needs a bipartite graph with passive nodes, "
-            "such as 'dynamic-bipartite-exponential' or 'dynamic-bipartite-linear'"
-        )
+@dataclass(frozen=True)
+class ADPSGDParams(GraphParams):
+    """AD-PSGD's parameters: its bipartite communication graph (default: the bipartite exponential graph)."""
+
+    graph: str = "dynamic-bipartite-exponential"
+
+
+@register
+class ADPSGD:
+    """Asynchronous decentralized parallel SGD (Lian et al., ICML 2018): pairwise averaging in a gossip thread."""
+
+    name = "adpsgd"
+    params = ADPSGDParams
+
+    def check_graph(self, schedule: GraphSchedule) -> None:
+        """AD-PSGD pairs active with passive nodes: the graph must be bipartite."""
+        if not schedule.passive:
+            raise GraphError(
+                "AD-PSGD needs a bipartite graph with passive nodes, "
+                "such as 'dynamic-bipartite-exponential' or 'dynamic-bipartite-linear'"
+            )
+
+    def start(self, run: GossipRun, params: ADPSGDParams) -> None:
+        """Start a compute process per node and a gossip process per active node."""
+        progress = _Progress(run.world.env, run.n)
+        locks = [simpy.Resource(run.world.env, capacity=1) for _ in range(run.n)]
+        for node in range(run.n):
+            run.world.env.process(_compute(run, node, progress))
+            if node not in run.graph.passive:
+                run.world.env.process(_gossip(run, node, progress, locks))
 
 
 def pairwise_average(x: np.ndarray, i: int, j: int, sent_i: np.ndarray, sent_j: np.ndarray) -> None:
@@ -112,38 +134,25 @@ class _Progress:
         return float(t - min(landed)) if landed else math.nan
 
 
-def start(ctx: RunContext) -> None:
-    """Start a compute process per node and a gossip process per active node."""
-    progress = _Progress(ctx.env, ctx.n)
-    locks = [simpy.Resource(ctx.env, capacity=1) for _ in range(ctx.n)]
-    graph = ctx.graph
-    assert graph is not None  # a gossip algorithm's run always has a schedule (DEFAULT_GRAPH)
-    for node in range(ctx.n):
-        ctx.env.process(_compute(ctx, node, progress))
-        if node not in graph.passive:
-            ctx.env.process(_gossip(ctx, node, progress, locks))
-
-
-def _compute(ctx: RunContext, i: int, progress: _Progress) -> Generator[Any, Any, None]:
-    env, last = ctx.env, ctx.max_iterations - 1
-    for t in range(ctx.max_iterations):
+def _compute(run: GossipRun, i: int, progress: _Progress) -> Generator[Any, Any, None]:
+    env, last = run.world.env, run.iterations - 1
+    for t in range(run.iterations):
         start = env.now
-        read = ctx.xp.asarray(ctx.x[i], copy=True) if ctx.math else None
-        batch, computed = start_compute(ctx, i)
+        read = run.state.xp.asarray(run.state.x[i], copy=True) if run.learner.math else None
+        batch, computed = start_compute(run, i)
         yield computed
         compute_end = env.now
-        loss, ctx.x[i] = sgd_step(ctx, i, batch, at=read)
+        loss, run.state.x[i] = sgd_step(run, i, batch, at=read)
         if t == last:
             progress.stopped[i].succeed()
             if progress.exchanging[i] is not None:
                 yield progress.exchanging[i]
         staleness = progress.finished_iteration(i)
-        ctx.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss, staleness=staleness)
+        run.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss, staleness=staleness)
 
 
-def _gossip(ctx: RunContext, i: int, progress: _Progress, locks: list[simpy.Resource]) -> Generator[Any, Any, None]:
-    env, graph, network = ctx.env, ctx.graph, ctx.network
-    assert graph is not None  # a gossip algorithm's run always has a schedule (DEFAULT_GRAPH)
+def _gossip(run: GossipRun, i: int, progress: _Progress, locks: list[simpy.Resource]) -> Generator[Any, Any, None]:
+    env, graph, network = run.world.env, run.graph, run.world.network
     seen = 0  # iterations finished when the last exchange began
     stopped = progress.stopped[i]
     for r in itertools.count():
@@ -158,13 +167,13 @@ def _gossip(ctx: RunContext, i: int, progress: _Progress, locks: list[simpy.Reso
                 if not turn.triggered:  # the node finished meanwhile: no exchange starts now
                     return
                 taken = (progress.iterations[i], progress.iterations[j])
-                sent = (ctx.xp.asarray(ctx.x[i], copy=True), ctx.xp.asarray(ctx.x[j], copy=True)) if ctx.math else None
+                sent = (run.state.xp.asarray(run.state.x[i], copy=True), run.state.xp.asarray(run.state.x[j], copy=True)) if run.learner.math else None
                 exchange = progress.exchanging[i] = simpy.AllOf(
-                    env, [network.send(i, j, ctx.nbytes), network.send(j, i, ctx.nbytes)]
+                    env, [network.send(i, j, run.nbytes), network.send(j, i, run.nbytes)]
                 )
                 yield exchange
                 progress.exchanging[i] = None
                 if sent is not None:
-                    pairwise_average(ctx.x, i, j, *sent)
+                    pairwise_average(run.state.x, i, j, *sent)
                 progress.landed[i].append(taken[0])
                 progress.landed[j].append(taken[1])

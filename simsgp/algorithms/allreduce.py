@@ -19,26 +19,60 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from simsgp import analytic
 from simsgp.algorithms._analytic import gradients, run_iterations, unsupported
-from simsgp.algorithms._node import wait
+from simsgp.algorithms.base import register
+from simsgp.algorithms.steps import draw_batch, gradient, wait
 from simsgp.backend import array_namespace
 from simsgp.budget import check_count
-from simsgp.collectives import allreduce, bucket_sizes, messages_per_node
+from simsgp.checks import fraction, one_of, positive
+from simsgp.collectives import COLLECTIVES, allreduce, bucket_sizes, messages_per_node
 from simsgp.optim import sgd_update
 
 if TYPE_CHECKING:
-    from simsgp.engine import RunContext
-    from simsgp.scenario import Scenario
+    from simsgp.world import Run
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "MAX_BUCKETS", "RingTimer", "bucket_ready_times", "messages_per_iteration", "run_analytic", "start"]
+__all__ = [
+    "MAX_BUCKETS", "AllreduceParams", "AllreduceSGD", "CollectiveParams", "MeanOnce", "RingTimer", "bucket_ready_times",
+]
 
-DEFAULT_GRAPH = None
-HAS_SERVERS = False
+
+@dataclass(frozen=True)
+class CollectiveParams:
+    """``collective``: the message pattern of an allreduce, one of :data:`simsgp.collectives.COLLECTIVES`."""
+
+    collective: str = "ring"
+
+    def __post_init__(self) -> None:
+        one_of("algorithm.collective", self.collective, COLLECTIVES)
+
+
+@dataclass(frozen=True)
+class AllreduceParams(CollectiveParams):
+    """Allreduce SGD's parameters beside the collective.
+
+    ``overlap``: allreduce gradient buckets while backward still runs, as
+    PyTorch DDP does; ``bucket_bytes``: the bucket size (DDP's 25 MiB);
+    ``backward_fraction``: the share of the compute time backward takes.
+    """
+
+    overlap: bool = False
+    bucket_bytes: float = float(25 * 2**20)
+    backward_fraction: float = 2 / 3
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        positive("algorithm.bucket_bytes", self.bucket_bytes)
+        fraction("algorithm.backward_fraction", self.backward_fraction)
+
+    def buckets(self, nbytes: float) -> list[float]:
+        """The gradient's buckets, in bytes (one bucket without overlap)."""
+        return bucket_sizes(nbytes, self.bucket_bytes) if self.overlap else [nbytes]
 
 
 class MeanOnce:
@@ -81,56 +115,79 @@ MAX_BUCKETS = 1_000_000
 """Most gradient buckets per iteration (``algorithm.bucket_bytes`` small against the payload)."""
 
 
-def messages_per_iteration(scenario: Scenario, nbytes: float) -> float:
-    """Messages a node sends per iteration: one per collective step and gradient bucket.
+@register
+class AllreduceSGD:
+    """Parallel SGD with an exact gradient average by allreduce (Goyal et al. 2017)."""
 
-    Raises
-    ------
-    ScenarioError
-        ``algorithm.bucket_bytes`` splits the gradient into more than :data:`MAX_BUCKETS`.
-    """
-    cfg = scenario.algorithm
-    buckets = nbytes / cfg.bucket_bytes if cfg.overlap else 1.0
-    check_count("algorithm.bucket_bytes", cfg.bucket_bytes, buckets, MAX_BUCKETS, f"buckets of the {nbytes:.6g}-byte gradient")
-    return messages_per_node(cfg.collective, scenario.cluster.nodes) * math.ceil(buckets)
+    name = "allreduce"
+    params = AllreduceParams
+
+    def messages_per_iteration(self, params: AllreduceParams, nodes: int, nbytes: float) -> float:
+        """Messages a node sends per iteration: one per collective step and gradient bucket.
+
+        Raises
+        ------
+        ScenarioError
+            ``algorithm.bucket_bytes`` splits the gradient into more than :data:`MAX_BUCKETS`.
+        """
+        buckets = nbytes / params.bucket_bytes if params.overlap else 1.0
+        check_count(
+            "algorithm.bucket_bytes", params.bucket_bytes, buckets, MAX_BUCKETS, f"buckets of the {nbytes:.6g}-byte gradient"
+        )
+        return messages_per_node(params.collective, nodes) * math.ceil(buckets)
+
+    def start(self, run: Run, params: AllreduceParams) -> None:
+        """Start one allreduce-SGD process per node."""
+        average = MeanOnce(run.state.backend.zeros(run.state.x.shape))
+        buckets = params.buckets(run.nbytes)
+        for node in range(run.n):
+            run.world.env.process(_node(run, node, average, buckets, params))
+
+    def run_analytic(self, run: Run, params: AllreduceParams) -> None:
+        """Time every iteration with :class:`RingTimer` instead of flows; same math, same records."""
+        ring = RingTimer(run, params.collective)
+        buckets = params.buckets(run.nbytes)
+
+        def communicate(t: int, start: np.ndarray, compute: np.ndarray) -> np.ndarray:
+            finish = start
+            for size, ready in zip(buckets, bucket_ready_times(start, compute, buckets, params.backward_fraction)):
+                finish = ring.allreduce(np.maximum(ready, finish), size)
+            return finish
+
+        def learn(t: int, losses: np.ndarray) -> None:
+            state = run.state
+            mean = state.xp.mean(gradients(run, losses), axis=0)
+            state.x[:], state.momentum[:] = sgd_update(state.x, mean, state.momentum, run.learner.sgd)
+
+        run_iterations(run, communicate, learn)
 
 
-def start(ctx: RunContext) -> None:
-    """Start one allreduce-SGD process per node."""
-    average = MeanOnce(ctx.backend.zeros(ctx.x.shape))
-    cfg = ctx.scenario.algorithm
-    buckets = bucket_sizes(ctx.nbytes, cfg.bucket_bytes) if cfg.overlap else [ctx.nbytes]
-    for node in range(ctx.n):
-        ctx.env.process(_node(ctx, node, average, buckets))
-
-
-def _node(ctx: RunContext, i: int, average: MeanOnce, buckets: list[float]) -> Generator[Any, Any, None]:
-    env, task, rng, n = ctx.env, ctx.task, ctx.batch_rngs[i], ctx.n
-    cfg = ctx.scenario.algorithm
-    for t in range(ctx.max_iterations):
+def _node(run: Run, i: int, average: MeanOnce, buckets: list[float], params: AllreduceParams) -> Generator[Any, Any, None]:
+    env, n = run.world.env, run.n
+    for t in range(run.iterations):
         start = env.now
-        loss, average.rows[i] = task.grad(i, ctx.x[i], task.sample_batch(i, rng))
-        compute = ctx.compute.duration(i, env.now)
-        ready = bucket_ready_times(start, compute, buckets, cfg.backward_fraction)
+        loss, average.rows[i] = gradient(run, i, run.state.x[i], draw_batch(run, i))
+        compute = run.world.compute.duration(i, env.now)
+        ready = bucket_ready_times(start, compute, buckets, params.backward_fraction)
         for b, (size, at) in enumerate(zip(buckets, ready)):
             if at > env.now:
-                yield wait(ctx, at - env.now)
-            yield from allreduce(cfg.collective, ctx.network, ctx.mailboxes, i, n, size, (t, b))
-        ctx.x[i], ctx.momentum[i] = sgd_update(ctx.x[i], average.mean(t), ctx.momentum[i], ctx.sgd)
-        ctx.log(i, t, start=start, compute_end=start + compute, end=env.now, loss=loss)
+                yield wait(run, at - env.now)
+            yield from allreduce(params.collective, run.world.network, run.world.mailboxes, i, n, size, (t, b))
+        run.state.x[i], run.state.momentum[i] = sgd_update(run.state.x[i], average.mean(t), run.state.momentum[i], run.learner.sgd)
+        run.log(i, t, start=start, compute_end=start + compute, end=env.now, loss=loss)
 
 
 class RingTimer:
     """Analytic ring allreduce over the nodes' ring connections, with their FIFO state."""
 
-    def __init__(self, ctx: RunContext):
-        n, topology = ctx.n, ctx.network.topology
+    def __init__(self, run: Run, collective: str):
+        n, topology = run.n, run.world.network.topology
         self.pairs = [(i, (i + 1) % n) for i in range(n)]
-        if ctx.scenario.algorithm.collective != "ring":
-            raise unsupported(ctx, "only the ring collective has an exact analytic form")
+        if collective != "ring":
+            raise unsupported(f"algorithm.collective={collective!r}: only the ring collective has an exact analytic form")
         if not analytic.disjoint_routes(topology, self.pairs):
-            raise unsupported(ctx, f"ring neighbours share links on topology {topology.name!r}")
-        self.network = ctx.network
+            raise unsupported(f"ring neighbours share links on topology {topology.name!r}")
+        self.network = run.world.network
         self.rate, self.latency = analytic.connection_rates(topology, self.pairs)
         self.free = np.zeros(n)
 
@@ -140,22 +197,3 @@ class RingTimer:
         finish, self.free, busy = analytic.ring_allreduce(ready, self.free, nbytes / n, self.rate, self.latency)
         analytic.account(self.network, self.pairs, np.full(n, 2 * (n - 1) * nbytes / n), busy)
         return finish
-
-
-def run_analytic(ctx: RunContext) -> None:
-    """Time every iteration with :class:`RingTimer` instead of flows; same math, same records."""
-    cfg = ctx.scenario.algorithm
-    ring = RingTimer(ctx)
-    buckets = bucket_sizes(ctx.nbytes, cfg.bucket_bytes) if cfg.overlap else [ctx.nbytes]
-
-    def communicate(t: int, start: np.ndarray, compute: np.ndarray) -> np.ndarray:
-        finish = start
-        for size, ready in zip(buckets, bucket_ready_times(start, compute, buckets, cfg.backward_fraction)):
-            finish = ring.allreduce(np.maximum(ready, finish), size)
-        return finish
-
-    def learn(t: int, losses: np.ndarray) -> None:
-        mean = ctx.xp.mean(gradients(ctx, losses), axis=0)
-        ctx.x[:], ctx.momentum[:] = sgd_update(ctx.x, mean, ctx.momentum, ctx.sgd)
-
-    run_iterations(ctx, communicate, learn)

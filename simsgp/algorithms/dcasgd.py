@@ -10,20 +10,39 @@ moving average (factor ``dc_momentum``) of ``g * g`` per server (DC-ASGD-a).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simsgp.algorithms import ps_async
+from simsgp.algorithms.base import ServerParams, register
+from simsgp.algorithms.ps_async import start_servers
 from simsgp.backend import array_namespace
+from simsgp.checks import nonnegative, unit_interval
 
 if TYPE_CHECKING:
-    from simsgp.engine import RunContext
+    from simsgp.world import Run
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "adaptive_lambda", "compensate", "start"]
+__all__ = ["DCASGD", "DCASGDParams", "adaptive_lambda", "compensate"]
 
-DEFAULT_GRAPH = None
-HAS_SERVERS = True
+
+@dataclass(frozen=True)
+class DCASGDParams(ServerParams):
+    """DC-ASGD's parameters beside its servers.
+
+    ``dc_lambda``: the compensation strength lambda (Zheng et al. use 0.04);
+    ``dc_adaptive``: scale lambda by the gradient's root mean square
+    (DC-ASGD-a); ``dc_momentum``: the decay of that mean square.
+    """
+
+    dc_lambda: float = 0.04
+    dc_adaptive: bool = False
+    dc_momentum: float = 0.95
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        nonnegative("algorithm.dc_lambda", self.dc_lambda)
+        unit_interval("algorithm.dc_momentum", self.dc_momentum)
 
 _EPS = 1e-7
 """Keeps the adaptive lambda finite where the mean square is zero (Zheng et al. use 1e-7)."""
@@ -53,17 +72,23 @@ def adaptive_lambda(mean_square: np.ndarray, grad: np.ndarray, lambda0: float, m
     return lambda0 / array_namespace(mean_square).sqrt(mean_square + _EPS), mean_square
 
 
-def start(ctx: RunContext) -> None:
-    """Start ps-async's processes with delay compensation on every server."""
-    cfg = ctx.scenario.algorithm
-    mean_square: dict[int, np.ndarray] = {}
+@register
+class DCASGD:
+    """Asynchronous SGD with delay compensation (Zheng et al., ICML 2017)."""
 
-    def corrected(server: int, grad: np.ndarray, w_now: np.ndarray, w_stale: np.ndarray) -> np.ndarray:
-        lam: float | np.ndarray = cfg.dc_lambda
-        if cfg.dc_adaptive:
-            lam, mean_square[server] = adaptive_lambda(
-                mean_square.get(server, ctx.xp.zeros_like(grad)), grad, cfg.dc_lambda, cfg.dc_momentum
-            )
-        return compensate(grad, w_now, w_stale, lam)
+    name = "dcasgd"
+    params = DCASGDParams
 
-    ps_async.start(ctx, compensate=corrected)
+    def start(self, run: Run, params: DCASGDParams) -> None:
+        """Start ps-async's processes with delay compensation on every server."""
+        mean_square: dict[int, np.ndarray] = {}
+
+        def corrected(server: int, grad: np.ndarray, w_now: np.ndarray, w_stale: np.ndarray) -> np.ndarray:
+            lam: float | np.ndarray = params.dc_lambda
+            if params.dc_adaptive:
+                lam, mean_square[server] = adaptive_lambda(
+                    mean_square.get(server, run.state.xp.zeros_like(grad)), grad, params.dc_lambda, params.dc_momentum
+                )
+            return compensate(grad, w_now, w_stale, lam)
+
+        start_servers(run, params.servers, compensate=corrected)

@@ -13,51 +13,59 @@ iteration takes ``c + 2 m``.
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-import simpy
-
 from simsgp import graphs
-from simsgp.algorithms._node import held_weight, mix_in, push, sgd_step, start_compute
+from simsgp.algorithms.base import GraphParams, register
+from simsgp.algorithms.steps import held_weight, mix_in, push, sgd_step, start_compute
 
 if TYPE_CHECKING:
-    from simsgp.engine import RunContext
     from simsgp.mailbox import Message
+    from simsgp.world import GossipRun
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "check_graph", "start", "weight_unmixed"]
-
-DEFAULT_GRAPH = "dynamic-bipartite-exponential"
-HAS_SERVERS = False
-
-weight_unmixed = held_weight
+__all__ = ["DPSGD", "DPSGDParams"]
 
 
-def check_graph(schedule: graphs.GraphSchedule) -> None:
-    """D-PSGD averages: every mixing matrix of the period must be doubly stochastic (checked sparse)."""
-    for t in range(schedule.period):
-        graphs.check_doubly_stochastic(schedule.sparse_mixing_matrix(t))
+@dataclass(frozen=True)
+class DPSGDParams(GraphParams):
+    """D-PSGD's parameters: its communication graph (default: the official code's bipartite exponential graph)."""
+
+    graph: str = "dynamic-bipartite-exponential"
 
 
-def start(ctx: RunContext) -> None:
-    """Start one D-PSGD process per node."""
-    for node in range(ctx.n):
-        ctx.env.process(_node(ctx, node))
+@register
+class DPSGD:
+    """Decentralized parallel SGD (Lian et al., NeurIPS 2017) with blocking, deadlock-free gossip."""
+
+    name = "dpsgd"
+    params = DPSGDParams
+    weight_unmixed = staticmethod(held_weight)
+
+    def check_graph(self, schedule: graphs.GraphSchedule) -> None:
+        """D-PSGD averages: every mixing matrix of the period must be doubly stochastic (checked sparse)."""
+        for t in range(schedule.period):
+            graphs.check_doubly_stochastic(schedule.sparse_mixing_matrix(t))
+
+    def start(self, run: GossipRun, params: DPSGDParams) -> None:
+        """Start one D-PSGD process per node."""
+        for node in range(run.n):
+            run.world.env.process(_node(run, node))
 
 
-def _node(ctx: RunContext, i: int) -> Generator[Any, Any, None]:
-    env, graph, mailbox = ctx.env, ctx.graph, ctx.mailboxes[i]
-    assert graph is not None  # a gossip algorithm's run always has a schedule (DEFAULT_GRAPH)
+def _node(run: GossipRun, i: int) -> Generator[Any, Any, None]:
+    env, graph, mailbox = run.world.env, run.graph, run.world.mailboxes[i]
     passive = i in graph.passive
-    for t in range(ctx.max_iterations):
+    for t in range(run.iterations):
         start = env.now
-        batch, computed = start_compute(ctx, i)
+        batch, computed = start_compute(run, i)
         yield computed
         compute_end = env.now
-        loss, x = sgd_step(ctx, i, batch)
+        loss, x = sgd_step(run, i, batch)
         arrived = mailbox.get(t, len(graph.in_peers(t)[i]))
         if passive:
             yield arrived
-        x_keep, w_keep, sent = push(ctx, i, t, x, ctx.w[i], graph.out_peers(t)[i])
-        yield simpy.AllOf(env, [*sent, arrived])
-        mix_in(ctx, i, x_keep, w_keep, cast("list[Message]", arrived.value))
-        ctx.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)
+        x_keep, w_keep, sent = push(run, i, t, x, run.state.w[i], graph.out_peers(t)[i])
+        yield env.all_of([*sent, arrived])
+        mix_in(run, i, x_keep, w_keep, cast("list[Message]", arrived.value))
+        run.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)

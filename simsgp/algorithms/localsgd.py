@@ -9,65 +9,79 @@ stay local.
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from simsgp.algorithms._analytic import gradients, run_iterations
-from simsgp.algorithms._node import sgd_step, start_compute
-from simsgp.algorithms.allreduce import MeanOnce, RingTimer
+from simsgp.algorithms.allreduce import CollectiveParams, MeanOnce, RingTimer
+from simsgp.algorithms.base import register
+from simsgp.algorithms.steps import sgd_step, start_compute
+from simsgp.checks import at_least
 from simsgp.collectives import allreduce, messages_per_node
 from simsgp.optim import sgd_update
 
 if TYPE_CHECKING:
-    from simsgp.engine import RunContext
-    from simsgp.scenario import Scenario
+    from simsgp.world import Run
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "messages_per_iteration", "run_analytic", "start"]
-
-DEFAULT_GRAPH = None
-HAS_SERVERS = False
+__all__ = ["LocalSGD", "LocalSGDParams"]
 
 
-def messages_per_iteration(scenario: Scenario, nbytes: float) -> float:
-    """Messages a node sends per iteration: one allreduce of the parameters every ``local_steps``."""
-    cfg = scenario.algorithm
-    return messages_per_node(cfg.collective, scenario.cluster.nodes) / cfg.local_steps
+@dataclass(frozen=True)
+class LocalSGDParams(CollectiveParams):
+    """Local SGD's parameters beside the collective: ``local_steps``, the H local steps between averagings."""
+
+    local_steps: int = 4
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        at_least("algorithm.local_steps", self.local_steps, 1)
 
 
-def start(ctx: RunContext) -> None:
-    """Start one Local SGD process per node."""
-    average = MeanOnce(ctx.backend.zeros(ctx.x.shape))
-    for node in range(ctx.n):
-        ctx.env.process(_node(ctx, node, average))
+@register
+class LocalSGD:
+    """Local SGD (Stich, ICLR 2019; Lin et al., ICLR 2020): local steps, then an allreduce of the parameters."""
+
+    name = "localsgd"
+    params = LocalSGDParams
+
+    def messages_per_iteration(self, params: LocalSGDParams, nodes: int, nbytes: float) -> float:
+        """Messages a node sends per iteration: one allreduce of the parameters every ``local_steps``."""
+        return messages_per_node(params.collective, nodes) / params.local_steps
+
+    def start(self, run: Run, params: LocalSGDParams) -> None:
+        """Start one Local SGD process per node."""
+        average = MeanOnce(run.state.backend.zeros(run.state.x.shape))
+        for node in range(run.n):
+            run.world.env.process(_node(run, node, average, params))
+
+    def run_analytic(self, run: Run, params: LocalSGDParams) -> None:
+        """Local steps on the stacked state; the parameter allreduce timed by :class:`RingTimer`."""
+        ring = RingTimer(run, params.collective)
+        local_steps, state = params.local_steps, run.state
+
+        def communicate(t: int, start: np.ndarray, compute: np.ndarray) -> np.ndarray:
+            return ring.allreduce(start + compute, run.nbytes) if (t + 1) % local_steps == 0 else start + compute
+
+        def learn(t: int, losses: np.ndarray) -> None:
+            state.x[:], state.momentum[:] = sgd_update(state.x, gradients(run, losses), state.momentum, run.learner.sgd)
+            if (t + 1) % local_steps == 0:
+                state.x[:] = state.xp.mean(state.x, axis=0)
+
+        run_iterations(run, communicate, learn)
 
 
-def _node(ctx: RunContext, i: int, average: MeanOnce) -> Generator[Any, Any, None]:
-    env, cfg = ctx.env, ctx.scenario.algorithm
-    for t in range(ctx.max_iterations):
+def _node(run: Run, i: int, average: MeanOnce, params: LocalSGDParams) -> Generator[Any, Any, None]:
+    env = run.world.env
+    for t in range(run.iterations):
         start = env.now
-        batch, computed = start_compute(ctx, i)
+        batch, computed = start_compute(run, i)
         yield computed
         compute_end = env.now
-        loss, ctx.x[i] = sgd_step(ctx, i, batch)
-        if (t + 1) % cfg.local_steps == 0:
-            average.rows[i] = ctx.x[i]
-            yield from allreduce(cfg.collective, ctx.network, ctx.mailboxes, i, ctx.n, ctx.nbytes, t)
-            ctx.x[i] = average.mean(t)
-        ctx.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)
-
-
-def run_analytic(ctx: RunContext) -> None:
-    """Local steps on the stacked state; the parameter allreduce timed by :class:`RingTimer`."""
-    ring = RingTimer(ctx)
-    local_steps = ctx.scenario.algorithm.local_steps
-
-    def communicate(t: int, start: np.ndarray, compute: np.ndarray) -> np.ndarray:
-        return ring.allreduce(start + compute, ctx.nbytes) if (t + 1) % local_steps == 0 else start + compute
-
-    def learn(t: int, losses: np.ndarray) -> None:
-        ctx.x[:], ctx.momentum[:] = sgd_update(ctx.x, gradients(ctx, losses), ctx.momentum, ctx.sgd)
-        if (t + 1) % local_steps == 0:
-            ctx.x[:] = ctx.xp.mean(ctx.x, axis=0)
-
-    run_iterations(ctx, communicate, learn)
+        loss, run.state.x[i] = sgd_step(run, i, batch)
+        if (t + 1) % params.local_steps == 0:
+            average.rows[i] = run.state.x[i]
+            yield from allreduce(params.collective, run.world.network, run.world.mailboxes, i, run.n, run.nbytes, t)
+            run.state.x[i] = average.mean(t)
+        run.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)

@@ -31,28 +31,55 @@ it, and its last iteration ends then. A node that has launched its last
 round will never send the later ones, so nobody waits for its shares of
 them (a round with such an in-neighbour completes without that share);
 shares pushed to a node after its last round stay in its mailbox, where
-:func:`simsgp.algorithms._node.held_weight` finds them.
+:func:`simsgp.algorithms.steps.held_weight` finds them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-import simpy
-
-from simsgp.algorithms._node import held_weight, mix_in, push, sgd_step, start_compute
+from simsgp.algorithms.base import GraphParams, register
+from simsgp.algorithms.steps import held_weight, mix_in, push, sgd_step, start_compute
+from simsgp.checks import at_least
 
 if TYPE_CHECKING:
-    from simsgp.engine import RunContext
     from simsgp.mailbox import Message
+    from simsgp.world import GossipRun
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start", "weight_unmixed"]
+__all__ = ["OSGP", "OSGPParams"]
 
-DEFAULT_GRAPH = "dynamic-directed-exponential"
-HAS_SERVERS = False
 
-weight_unmixed = held_weight
+@dataclass(frozen=True)
+class OSGPParams(GraphParams):
+    """Overlap SGP's parameters.
+
+    ``tau``: the official code's ``synch_freq``, iterations a node may compute
+    on before it must wait for its gossip round (0: 1-OSGP).
+    """
+
+    graph: str = "dynamic-directed-exponential"
+    tau: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        at_least("algorithm.tau", self.tau, 0)
+
+
+@register
+class OSGP:
+    """Overlap SGP (Assran et al., ICML 2019): gossip in flight while the node computes."""
+
+    name = "osgp"
+    params = OSGPParams
+    weight_unmixed = staticmethod(held_weight)
+
+    def start(self, run: GossipRun, params: OSGPParams) -> None:
+        """Start one overlap-SGP process per node."""
+        rounds = _Rounds(run.n)
+        for node in range(run.n):
+            run.world.env.process(_node(run, node, rounds, params.tau))
 
 
 class _Rounds:
@@ -67,25 +94,17 @@ class _Rounds:
         last = self.last[j]
         return last is None or number <= last
 
-    def close(self, ctx: RunContext, i: int) -> None:
+    def close(self, run: GossipRun, i: int) -> None:
         """Node ``i`` launches no more rounds: open rounds stop waiting for its later shares."""
         current = self.open[i]
         assert current is not None  # every node has a round open until the end
         last = self.last[i] = current.number
-        graph = ctx.graph
-        assert graph is not None  # a gossip algorithm's run always has a schedule (DEFAULT_GRAPH)
+        graph = run.graph
         for j, gossip in enumerate(self.open):
             if gossip is not None and gossip.number > last:
                 missing = graph.in_peers(gossip.number)[j].count(i)
                 if missing:
-                    ctx.mailboxes[j].expect_fewer(gossip.number, missing)
-
-
-def start(ctx: RunContext) -> None:
-    """Start one overlap-SGP process per node."""
-    rounds = _Rounds(ctx.n)
-    for node in range(ctx.n):
-        ctx.env.process(_node(ctx, node, rounds))
+                    run.world.mailboxes[j].expect_fewer(gossip.number, missing)
 
 
 class _Round:
@@ -93,43 +112,41 @@ class _Round:
 
     __slots__ = ("arrived", "deadline", "done", "launched_at", "number")
 
-    def __init__(self, ctx: RunContext, i: int, number: int, launched_at: int, rounds: _Rounds):
-        graph = ctx.graph
-        assert graph is not None  # a gossip algorithm's run always has a schedule (DEFAULT_GRAPH)
-        ctx.x[i], ctx.w[i], sent = push(ctx, i, number, ctx.x[i], ctx.w[i], graph.out_peers(number)[i])
-        tau = ctx.scenario.algorithm.tau
+    def __init__(self, run: GossipRun, i: int, number: int, launched_at: int, tau: int, rounds: _Rounds):
+        graph = run.graph
+        run.state.x[i], run.state.w[i], sent = push(run, i, number, run.state.x[i], run.state.w[i], graph.out_peers(number)[i])
         self.number = number
         self.launched_at = launched_at
         self.deadline = max(tau, 1) if number == 0 else launched_at + tau + 1
         coming = sum(rounds.will_send(j, number) for j in graph.in_peers(number)[i])
-        self.arrived = ctx.mailboxes[i].get(number, coming)
-        self.done = simpy.AllOf(ctx.env, [*sent, self.arrived])
+        self.arrived = run.world.mailboxes[i].get(number, coming)
+        self.done = run.world.env.all_of([*sent, self.arrived])
         rounds.open[i] = self
 
 
-def _node(ctx: RunContext, i: int, rounds: _Rounds) -> Generator[Any, Any, None]:
-    env, last = ctx.env, ctx.max_iterations - 1
-    gossip = _Round(ctx, i, 0, 0, rounds)
-    for t in range(ctx.max_iterations):
+def _node(run: GossipRun, i: int, rounds: _Rounds, tau: int) -> Generator[Any, Any, None]:
+    env, last = run.world.env, run.iterations - 1
+    gossip = _Round(run, i, 0, 0, tau, rounds)
+    for t in range(run.iterations):
         start = env.now
         staleness = float("nan")
         if t > 0 and (gossip.done.processed or t >= gossip.deadline):
             if not gossip.done.processed:
                 yield gossip.done
             staleness = t - gossip.launched_at
-            mix_in(ctx, i, ctx.x[i], ctx.w[i], cast("list[Message]", gossip.arrived.value))
-            gossip = _Round(ctx, i, gossip.number + 1, t, rounds)
+            mix_in(run, i, run.state.x[i], run.state.w[i], cast("list[Message]", gossip.arrived.value))
+            gossip = _Round(run, i, gossip.number + 1, t, tau, rounds)
         comm_end = env.now
         if t == last:
-            rounds.close(ctx, i)
-        batch, computed = start_compute(ctx, i)
+            rounds.close(run, i)
+        batch, computed = start_compute(run, i)
         yield computed
         compute_end = env.now
-        loss, ctx.x[i] = sgd_step(ctx, i, batch)
+        loss, run.state.x[i] = sgd_step(run, i, batch)
         if t == last:  # only the round in flight is added
             yield gossip.done
-            mix_in(ctx, i, ctx.x[i], ctx.w[i], cast("list[Message]", gossip.arrived.value))
-        ctx.log(
+            mix_in(run, i, run.state.x[i], run.state.w[i], cast("list[Message]", gossip.arrived.value))
+        run.log(
             i, t, start=start, compute_end=compute_end, end=env.now, loss=loss, staleness=staleness,
             comm_wait=comm_end - start + env.now - compute_end,
         )

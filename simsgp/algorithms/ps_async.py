@@ -8,7 +8,7 @@ new slice. The recorded staleness is the largest, over servers, of the
 server's version when it applied the gradient minus the version the gradient
 was computed on (0 when nobody else got in between).
 
-``start(ctx, compensate=...)`` lets DC-ASGD transform each gradient with the
+``start_servers(run, count, compensate=...)`` lets DC-ASGD transform each gradient with the
 server's current slice and the slice that worker last received.
 """
 
@@ -19,57 +19,67 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simsgp.algorithms._node import start_compute
 from simsgp.algorithms._servers import ServerState
+from simsgp.algorithms.base import ServerParams, register
+from simsgp.algorithms.steps import gradient, start_compute
 from simsgp.mailbox import post
 
 if TYPE_CHECKING:
-    from simsgp.engine import RunContext
+    from simsgp.world import Run
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "Compensation", "start"]
-
-DEFAULT_GRAPH = None
-HAS_SERVERS = True
+__all__ = ["AsynchronousParameterServer", "Compensation", "start_servers"]
 
 Compensation = Callable[[int, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 """``(server, grad, params_now, params_stale) -> grad`` applied before the step."""
 
 
-def start(ctx: RunContext, compensate: Compensation | None = None) -> None:
-    """Start the worker and server processes."""
-    servers = ServerState(ctx)
-    for node in range(ctx.n):
-        ctx.env.process(_worker(ctx, node, servers))
+@register
+class AsynchronousParameterServer:
+    """Asynchronous parameter server (Recht et al., NeurIPS 2011; Dean et al., NeurIPS 2012)."""
+
+    name = "ps-async"
+    params = ServerParams
+
+    def start(self, run: Run, params: ServerParams) -> None:
+        """Start the worker and server processes."""
+        start_servers(run, params.servers)
+
+
+def start_servers(run: Run, count: int, compensate: Compensation | None = None) -> None:
+    """Start the workers and ``count`` servers; each server applies ``compensate`` to a gradient first."""
+    servers = ServerState(run, count)
+    for node in range(run.n):
+        run.world.env.process(_worker(run, node, servers))
     for s in range(len(servers.hosts)):
-        ctx.env.process(_server(ctx, s, servers, compensate))
+        run.world.env.process(_server(run, s, servers, compensate))
 
 
-def _worker(ctx: RunContext, i: int, servers: ServerState) -> Generator[Any, Any, None]:
-    env, box = ctx.env, ctx.mailboxes[i]
+def _worker(run: Run, i: int, servers: ServerState) -> Generator[Any, Any, None]:
+    env, box = run.world.env, run.world.mailboxes[i]
     versions = [0] * len(servers.hosts)
-    for t in range(ctx.max_iterations):
+    for t in range(run.iterations):
         start = env.now
-        batch, computed = start_compute(ctx, i)
+        batch, computed = start_compute(run, i)
         yield computed
         compute_end = env.now
-        loss, grad = ctx.task.grad(i, ctx.x[i], batch)
+        loss, grad = gradient(run, i, run.state.x[i], batch)
         for s, host in enumerate(servers.hosts):
             payload = (grad[servers.slices[s]], versions[s])
-            post(ctx.network, ctx.mailboxes, i, host, "push", payload, servers.message_bytes)
+            post(run.world.network, run.world.mailboxes, i, host, "push", payload, servers.message_bytes)
         staleness = 0
         for message in (yield box.get(t, len(servers.hosts))):
-            s = message.src - ctx.n
-            ctx.x[i][servers.slices[s]], versions[s], lag = message.payload
+            s = message.src - run.n
+            run.state.x[i][servers.slices[s]], versions[s], lag = message.payload
             staleness = max(staleness, lag)
-        ctx.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss, staleness=staleness)
+        run.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss, staleness=staleness)
 
 
 def _server(
-    ctx: RunContext, s: int, servers: ServerState, compensate: Compensation | None
+    run: Run, s: int, servers: ServerState, compensate: Compensation | None
 ) -> Generator[Any, Any, None]:
-    host, box, part = servers.hosts[s], ctx.mailboxes[servers.hosts[s]], servers.slices[s]
-    sent_to = ctx.xp.stack([servers.params[part]] * ctx.n)  # the slice each worker last received
-    replies = [0] * ctx.n
+    host, box, part = servers.hosts[s], run.world.mailboxes[servers.hosts[s]], servers.slices[s]
+    sent_to = run.state.xp.stack([servers.params[part]] * run.n)  # the slice each worker last received
+    replies = [0] * run.n
     while True:
         for message in (yield box.get("push", 1)):
             worker, (grad, version) = message.src, message.payload
@@ -78,5 +88,5 @@ def _server(
                 grad = compensate(s, grad, servers.params[part], sent_to[worker])
             updated = servers.step(s, grad)
             sent_to[worker] = updated
-            post(ctx.network, ctx.mailboxes, host, worker, replies[worker], (updated, servers.version[s], lag), servers.message_bytes)
+            post(run.world.network, run.world.mailboxes, host, worker, replies[worker], (updated, servers.version[s], lag), servers.message_bytes)
             replies[worker] += 1

@@ -17,64 +17,71 @@ import numpy as np
 
 from simsgp import analytic
 from simsgp.algorithms._analytic import gradients, run_iterations, unsupported
-from simsgp.algorithms._node import start_compute
 from simsgp.algorithms._servers import ServerState
+from simsgp.algorithms.base import ServerParams, register
+from simsgp.algorithms.steps import gradient, start_compute
 from simsgp.mailbox import post
 
 if TYPE_CHECKING:
-    from simsgp.engine import RunContext
+    from simsgp.world import Run
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "run_analytic", "start"]
-
-DEFAULT_GRAPH = None
-HAS_SERVERS = True
+__all__ = ["SynchronousParameterServer"]
 
 
-def start(ctx: RunContext) -> None:
-    """Start the worker and server processes."""
-    servers = ServerState(ctx)
-    for node in range(ctx.n):
-        ctx.env.process(_worker(ctx, node, servers))
-    for s in range(len(servers.hosts)):
-        ctx.env.process(_server(ctx, s, servers))
+@register
+class SynchronousParameterServer:
+    """Synchronous parameter server: every worker's gradient averaged each iteration."""
+
+    name = "ps-sync"
+    params = ServerParams
+
+    def start(self, run: Run, params: ServerParams) -> None:
+        """Start the worker and server processes."""
+        servers = ServerState(run, params.servers)
+        for node in range(run.n):
+            run.world.env.process(_worker(run, node, servers))
+        for s in range(len(servers.hosts)):
+            run.world.env.process(_server(run, s, servers))
+
+    def run_analytic(self, run: Run, params: ServerParams) -> None:
+        """One server: the incast and the broadcast each share one server link (water-filling)."""
+        _run_analytic(run, ServerState(run, params.servers))
 
 
-def _worker(ctx: RunContext, i: int, servers: ServerState) -> Generator[Any, Any, None]:
-    env, box = ctx.env, ctx.mailboxes[i]
-    for t in range(ctx.max_iterations):
+def _worker(run: Run, i: int, servers: ServerState) -> Generator[Any, Any, None]:
+    env, box = run.world.env, run.world.mailboxes[i]
+    for t in range(run.iterations):
         start = env.now
-        batch, computed = start_compute(ctx, i)
+        batch, computed = start_compute(run, i)
         yield computed
         compute_end = env.now
-        loss, grad = ctx.task.grad(i, ctx.x[i], batch)
+        loss, grad = gradient(run, i, run.state.x[i], batch)
         for s, host in enumerate(servers.hosts):
-            post(ctx.network, ctx.mailboxes, i, host, t, grad[servers.slices[s]], servers.message_bytes)
+            post(run.world.network, run.world.mailboxes, i, host, t, grad[servers.slices[s]], servers.message_bytes)
         for message in (yield box.get(t, len(servers.hosts))):
-            ctx.x[i][servers.slices[message.src - ctx.n]] = message.payload
-        ctx.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)
+            run.state.x[i][servers.slices[message.src - run.n]] = message.payload
+        run.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)
 
 
-def _server(ctx: RunContext, s: int, servers: ServerState) -> Generator[Any, Any, None]:
-    host, box = servers.hosts[s], ctx.mailboxes[servers.hosts[s]]
-    for t in range(ctx.max_iterations):
-        pushed = yield box.get(t, ctx.n)
-        grads = ctx.xp.stack([m.payload for m in sorted(pushed, key=lambda m: m.src)])
-        updated = servers.step(s, ctx.xp.mean(grads, axis=0))
-        for worker in range(ctx.n):
-            post(ctx.network, ctx.mailboxes, host, worker, t, updated, servers.message_bytes)
+def _server(run: Run, s: int, servers: ServerState) -> Generator[Any, Any, None]:
+    host, box = servers.hosts[s], run.world.mailboxes[servers.hosts[s]]
+    for t in range(run.iterations):
+        pushed = yield box.get(t, run.n)
+        grads = run.state.xp.stack([m.payload for m in sorted(pushed, key=lambda m: m.src)])
+        updated = servers.step(s, run.state.xp.mean(grads, axis=0))
+        for worker in range(run.n):
+            post(run.world.network, run.world.mailboxes, host, worker, t, updated, servers.message_bytes)
 
 
-def run_analytic(ctx: RunContext) -> None:
-    """One server: the incast and the broadcast each share one server link (water-filling)."""
-    servers = ServerState(ctx)
+def _run_analytic(run: Run, servers: ServerState) -> None:
     if len(servers.hosts) != 1:
-        raise unsupported(ctx, "only one server has an exact analytic form (several couple the workers' uplinks)")
-    host, n, topology, network = servers.hosts[0], ctx.n, ctx.network.topology, ctx.network
+        raise unsupported("only one server has an exact analytic form (several couple the workers' uplinks)")
+    host, n, topology, network = servers.hosts[0], run.n, run.world.network.topology, run.world.network
     up = [(i, host) for i in range(n)]
     down = [(host, i) for i in range(n)]
     incast, broadcast = analytic.shared_link_of(topology, up), analytic.shared_link_of(topology, down)
     if incast is None or broadcast is None:
-        raise unsupported(ctx, f"workers' routes to the server share more than one link on {topology.name!r}")
+        raise unsupported(f"workers' routes to the server share more than one link on {topology.name!r}")
     up_rate, up_latency = analytic.connection_rates(topology, up, skip=incast)
     down_rate, down_latency = analytic.connection_rates(topology, down, skip=broadcast)
     size = np.full(n, servers.message_bytes)
@@ -89,7 +96,7 @@ def run_analytic(ctx: RunContext) -> None:
         return returned + down_latency
 
     def learn(t: int, losses: np.ndarray) -> None:
-        ctx.x[:] = servers.step(0, ctx.xp.mean(gradients(ctx, losses), axis=0))
+        run.state.x[:] = servers.step(0, run.state.xp.mean(gradients(run, losses), axis=0))
 
-    run_iterations(ctx, communicate, learn)
+    run_iterations(run, communicate, learn)
 

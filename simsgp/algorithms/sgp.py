@@ -20,41 +20,53 @@ cannot pile pushes of successive iterations up on its uplink.
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from simsgp.algorithms._node import held_weight, mix_in, push, sgd_step, start_compute
+from simsgp.algorithms.base import GraphParams, register
+from simsgp.algorithms.steps import held_weight, mix_in, push, sgd_step, start_compute
 from simsgp.simpy_internals import is_processed
 
 if TYPE_CHECKING:
-    from simsgp.engine import RunContext
+    from simsgp.world import GossipRun
 
-__all__ = ["DEFAULT_GRAPH", "HAS_SERVERS", "start", "weight_unmixed"]
-
-DEFAULT_GRAPH = "dynamic-directed-exponential"
-HAS_SERVERS = False
-
-weight_unmixed = held_weight
+__all__ = ["SGP", "SGPParams"]
 
 
-def start(ctx: RunContext) -> None:
-    """Start one SGP process per node."""
-    for node in range(ctx.n):
-        ctx.env.process(_node(ctx, node))
+@dataclass(frozen=True)
+class SGPParams(GraphParams):
+    """SGP's parameters: its communication graph (default: the official code's time-varying exponential graph)."""
+
+    graph: str = "dynamic-directed-exponential"
 
 
-def _node(ctx: RunContext, i: int) -> Generator[Any, Any, None]:
-    env, graph, mailbox = ctx.env, ctx.graph, ctx.mailboxes[i]
-    assert graph is not None  # a gossip algorithm's run always has a schedule (DEFAULT_GRAPH)
-    for t in range(ctx.max_iterations):
+@register
+class SGP:
+    """Stochastic Gradient Push (Assran et al., ICML 2019), without overlap."""
+
+    name = "sgp"
+    params = SGPParams
+
+    weight_unmixed = staticmethod(held_weight)
+
+    def start(self, run: GossipRun, params: SGPParams) -> None:
+        """Start one SGP process per node."""
+        for node in range(run.n):
+            run.world.env.process(_node(run, node))
+
+
+def _node(run: GossipRun, i: int) -> Generator[Any, Any, None]:
+    env, graph, mailbox = run.world.env, run.graph, run.world.mailboxes[i]
+    for t in range(run.iterations):
         start = env.now
-        batch, computed = start_compute(ctx, i)
+        batch, computed = start_compute(run, i)
         yield computed
         compute_end = env.now
-        loss, x = sgd_step(ctx, i, batch)
-        x_keep, w_keep, sent = push(ctx, i, t, x, ctx.w[i], graph.out_peers(t)[i])
+        loss, x = sgd_step(run, i, batch)
+        x_keep, w_keep, sent = push(run, i, t, x, run.state.w[i], graph.out_peers(t)[i])
         arrived = yield mailbox.get(t, len(graph.in_peers(t)[i]))
         for delivered in sent:  # own pushes delivered too (usually already: their callbacks have run)
             if not is_processed(delivered):
                 yield delivered
-        mix_in(ctx, i, x_keep, w_keep, arrived)
-        ctx.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)
+        mix_in(run, i, x_keep, w_keep, arrived)
+        run.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)

@@ -1,0 +1,105 @@
+"""Steps that node processes share: the building blocks of an algorithm, built-in or the user's own.
+
+:func:`start_compute`, :func:`wait` and :func:`push` start timed work and hand back what a
+node process yields or keeps; the other functions do one piece of math on the
+node's rows of the stacked state (:class:`simsgp.world.ModelState`), and skip
+it in timing-only runs (no task: ``run.learner.math`` false), where only the
+schedule matters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from simsgp.mailbox import Message, post
+from simsgp.optim import sgd_update
+from simsgp.pushsum import debias, receive, share
+
+if TYPE_CHECKING:
+    import simpy
+
+    from simsgp.world import Run
+
+
+__all__ = ["draw_batch", "gradient", "held_weight", "mix_in", "push", "sgd_step", "start_compute", "wait"]
+
+
+def start_compute(run: Run, i: int) -> tuple[Any, simpy.Event]:
+    """Draw node ``i``'s mini-batch and start its compute time.
+
+    Returns the batch and the event that fires when the compute phase is over
+    (the caller yields it).
+    """
+    batch = draw_batch(run, i)
+    return batch, wait(run, run.world.compute.duration(i, run.world.env.now))
+
+
+def draw_batch(run: Run, i: int) -> Any:
+    """Node ``i``'s next mini-batch (None in a timing-only run, which draws nothing)."""
+    learner = run.learner
+    return learner.task.sample_batch(i, learner.batch_rngs[i]) if learner.math else None
+
+
+def wait(run: Run, seconds: float) -> simpy.Event:
+    """An event ``seconds`` from now; one that never fires for ``inf`` (a node failed for good).
+
+    A timeout at infinity would be processed, and the clock would read inf.
+    """
+    return run.world.env.timeout(seconds) if seconds < math.inf else run.world.env.event()
+
+
+def gradient(run: Run, i: int, point: Any, batch: Any) -> tuple[float, Any]:
+    """Node ``i``'s mini-batch loss and gradient at ``point``; NaN and zeros in a timing-only run."""
+    learner = run.learner
+    if not learner.math:
+        return math.nan, run.state.xp.zeros_like(point)
+    return learner.task.grad(i, point, batch)
+
+
+def sgd_step(run: Run, i: int, batch: np.ndarray, at: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """Gradient at ``at`` (default: the de-biased ``z_i``), SGD step on ``x_i``.
+
+    Updates the node's momentum row and returns ``(loss, new x_i)``; the
+    caller decides where the new ``x_i`` goes.
+    """
+    state = run.state
+    if not run.learner.math:
+        return math.nan, state.x[i]
+    point = debias(state.x[i], state.w[i]) if at is None else at
+    loss, grad = gradient(run, i, point, batch)
+    x, state.momentum[i] = sgd_update(state.x[i], grad, state.momentum[i], run.learner.sgd)
+    return loss, x
+
+
+def push(
+    run: Run, i: int, tag: Any, x: np.ndarray, w: float, peers: Sequence[int]
+) -> tuple[np.ndarray, float | np.ndarray, list[simpy.Event]]:
+    """Split ``(x, w)`` into ``len(peers) + 1`` shares and send one to each peer.
+
+    Returns the kept share and the delivery events of the sends.
+    """
+    x_share, w_share = share(x, w, len(peers)) if run.learner.math else (x, w)
+    sent = [post(run.world.network, run.world.mailboxes, i, j, tag, (x_share, w_share), run.nbytes) for j in peers]
+    return x_share, w_share, sent
+
+
+def mix_in(run: Run, i: int, x: np.ndarray, w: float | np.ndarray, arrived: Sequence[Message]) -> None:
+    """Set node ``i``'s state to ``(x, w)`` plus the shares that ``arrived``."""
+    if not run.learner.math:
+        return
+    run.state.x[i], run.state.w[i] = receive(x, w, [m.payload[0] for m in arrived], [m.payload[1] for m in arrived])
+
+
+def held_weight(run: Run) -> float:
+    """Push-sum weight in shares that arrived and were never added (NaN in timing-only runs).
+
+    With the nodes' weights it sums to the number of nodes: push-sum
+    conserves mass, and this is where the rest of it lies at the end of a run.
+    """
+    if not run.learner.math:
+        return math.nan
+    return float(sum(float(m.payload[1]) for box in run.world.mailboxes for m in box.held()))
