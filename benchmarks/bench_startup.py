@@ -23,7 +23,7 @@ COMMANDS = {
     "simsgp scenarios": [sys.executable, "-m", "simsgp.cli", "scenarios"],
     "import simsgp.scenario": [sys.executable, "-c", "import simsgp.scenario"],
     "read + validate default": [sys.executable, "-c", "import simsgp.scenario as s; s.load()"],
-    "import simsgp.engine": [sys.executable, "-c", "import simsgp.engine"],
+    "import simsgp.sim.engine": [sys.executable, "-c", "import simsgp.sim.engine"],
 }
 
 

@@ -19,8 +19,6 @@ from typing import TYPE_CHECKING, Any
 from simsgp._version import __version__
 
 if TYPE_CHECKING:
-    from simsgp.budget import Limits, ResourceError
-    from simsgp.engine import run
     from simsgp.errors import (
         DivergenceError,
         GraphError,
@@ -28,8 +26,7 @@ if TYPE_CHECKING:
         SimsgpError,
         TopologyError,
     )
-    from simsgp.physics import PhysicsError
-    from simsgp.result import Result
+    from simsgp.report.result import Result
     from simsgp.scenario import (
         Scenario,
         apply_overrides,
@@ -38,15 +35,18 @@ if TYPE_CHECKING:
         presets,
         resolve,
     )
+    from simsgp.sim.budget import Limits, ResourceError
+    from simsgp.sim.engine import run
+    from simsgp.sim.physics import PhysicsError
     from simsgp.tasks import Task
 
 _HOMES = {
     "DivergenceError": "simsgp.errors",
     "GraphError": "simsgp.errors",
-    "Limits": "simsgp.budget",
-    "PhysicsError": "simsgp.physics",
-    "ResourceError": "simsgp.budget",
-    "Result": "simsgp.result",
+    "Limits": "simsgp.sim.budget",
+    "PhysicsError": "simsgp.sim.physics",
+    "ResourceError": "simsgp.sim.budget",
+    "Result": "simsgp.report.result",
     "Scenario": "simsgp.scenario",
     "ScenarioError": "simsgp.errors",
     "SimsgpError": "simsgp.errors",
@@ -57,7 +57,7 @@ _HOMES = {
     "load": "simsgp.scenario",
     "presets": "simsgp.scenario",
     "resolve": "simsgp.scenario",
-    "run": "simsgp.engine",
+    "run": "simsgp.sim.engine",
 }
 
 __all__ = [

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from simsgp.engine import run
 from simsgp.errors import ScenarioError, shown
 from simsgp.scenario import Scenario, apply_overrides
+from simsgp.sim.engine import run
 
 __all__ = ["DEFAULT_KEYS", "Calibration", "Measurement", "fit", "parse_measurement", "predict", "simulate"]
 

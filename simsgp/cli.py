@@ -19,8 +19,8 @@ from simsgp.errors import SimsgpError
 
 if TYPE_CHECKING:  # the commands import the simulator when they run, so that --help starts at once
     from simsgp import calibrate
-    from simsgp.progress import ProgressLine
-    from simsgp.result import Result
+    from simsgp.report.progress import ProgressLine
+    from simsgp.report.result import Result
 
 __all__ = ["format_summary", "main"]
 
@@ -229,12 +229,12 @@ def _load(args: argparse.Namespace) -> scenario_mod.Scenario:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from simsgp.budget import Limits
-    from simsgp.engine import run
+    from simsgp.sim.budget import Limits
+    from simsgp.sim.engine import run
 
     scenario = _load(args)
     if args.trace:
-        from simsgp.trace import check_trace_target, write_chrome_trace
+        from simsgp.report.trace import check_trace_target, write_chrome_trace
 
         check_trace_target(args.trace, force=args.force, option="--trace")  # before the run, not after it
         scenario = scenario_mod.apply_overrides(scenario, ["trace=true"])
@@ -259,7 +259,7 @@ def _progress_line(scenario: scenario_mod.Scenario) -> tuple[ProgressLine, Calla
 
     Counts iterations, or simulated seconds in a run bounded only by ``time_limit``.
     """
-    from simsgp.progress import ProgressLine
+    from simsgp.report.progress import ProgressLine
 
     if scenario.iterations is not None:
         line = ProgressLine("run", scenario.iterations, "iterations")
@@ -280,7 +280,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from simsgp.plot import cli_plot
+    from simsgp.report.plot import cli_plot
 
     return cli_plot(args.folder, args.dest, force=args.force)
 

@@ -1,7 +1,7 @@
 """The user's own task and communication graph, checked and made ready for a run.
 
 :func:`simsgp.run` takes them beside the scenario (``task=``, ``graph=``;
-``compute=`` goes to :class:`simsgp.cluster.ComputeTimes`). What the engine
+``compute=`` goes to :class:`simsgp.sim.cluster.ComputeTimes`). What the engine
 asks of a task is the :class:`simsgp.Task` protocol; a graph is a networkx
 ``DiGraph``, a list of them cycled per iteration, or a
 :class:`simsgp.graphs.GraphSchedule`. Each is checked before the first event

@@ -76,15 +76,12 @@ from pathlib import Path
 from typing import Any
 
 from simsgp._version import __version__
-from simsgp.budget import Limits
-from simsgp.engine import run
 from simsgp.errors import ScenarioError, SimsgpError, shown
 from simsgp.outputs import check_file_target, check_folder_target, write_atomic
-from simsgp.progress import ProgressLine
-from simsgp.result import jsonable
+from simsgp.report.progress import ProgressLine
+from simsgp.report.result import jsonable
 from simsgp.scenario import (
     Scenario,
-    _parse_literal,
     applies,
     apply_overrides,
     from_dict,
@@ -93,6 +90,9 @@ from simsgp.scenario import (
     resolve,
     to_dict,
 )
+from simsgp.scenario.loader import _parse_literal
+from simsgp.sim.budget import Limits
+from simsgp.sim.engine import run
 
 __all__ = [
     "MAX_POINTS",
@@ -405,7 +405,7 @@ def run_sweep(
         are redone).
     allow_large : bool, default False
         Run points past the memory and event limits of
-        :class:`simsgp.budget.Limits` (with a warning) instead of failing them.
+        :class:`simsgp.sim.budget.Limits` (with a warning) instead of failing them.
 
     Returns
     -------
@@ -1015,7 +1015,7 @@ def _is_sweep_folder(folder: Path) -> bool:
 
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
-    """``data`` (already :func:`simsgp.result.jsonable`) as strict JSON, written atomically."""
+    """``data`` (already :func:`simsgp.report.result.jsonable`) as strict JSON, written atomically."""
     text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
     write_atomic(path, (text + "\n").encode())
 

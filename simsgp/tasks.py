@@ -27,7 +27,7 @@ PyTorch model.
 Payload size is separate from the task (see :func:`payload_bytes`): the
 network can carry ResNet-50-sized messages while the math runs a small task.
 
-Every task has a :class:`~simsgp.backend.Backend` (numpy by default);
+Every task has a :class:`~simsgp.learn.backend.Backend` (numpy by default);
 ``task.to_backend(backend)`` returns a copy whose data arrays live on another
 backend and device, and whose math (written against the array API namespace
 ``backend.xp``) takes and returns that backend's arrays. Random draws stay on
@@ -48,9 +48,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar, runtime_chec
 import numpy as np
 import numpy.typing as npt
 
-from simsgp.backend import Backend
 from simsgp.checks import at_least, nonnegative, one_of, positive
 from simsgp.errors import ScenarioError
+from simsgp.learn.backend import Backend
 from simsgp.registry import Registry
 
 if TYPE_CHECKING:  # for the annotations of from_torch: torch is imported only when it is called
@@ -299,7 +299,7 @@ class Task(Protocol):
     node's as one row of a ``(nodes, dim)`` array of the task's backend.
     Optional members: ``shard(n_nodes, rng)``, called once with the run's
     node count and data stream, returns the task to use (split the data
-    there); ``backend`` (a :class:`simsgp.backend.Backend`, default numpy);
+    there); ``backend`` (a :class:`simsgp.learn.backend.Backend`, default numpy);
     ``payload_bytes`` (the size of one model message, default ``dim * 8``);
     ``name``. :func:`simsgp.tasks.from_torch` makes one from a PyTorch model.
     """
@@ -524,7 +524,7 @@ class QuadraticTask:
 
         Examples
         --------
-        >>> from simsgp.backend import get_backend
+        >>> from simsgp.learn.backend import get_backend
         >>> task = QuadraticTask.from_rng(2, np.random.default_rng(0)).to_backend(get_backend())
         >>> task.backend
         Backend(name='numpy', device='cpu')
@@ -845,7 +845,7 @@ class _DigitsTask:
 
         Examples
         --------
-        >>> from simsgp.backend import get_backend
+        >>> from simsgp.learn.backend import get_backend
         >>> task = LogisticDigitsTask.from_rng(2, np.random.default_rng(0))
         >>> task.to_backend(get_backend()).backend.name
         'numpy'
@@ -1444,7 +1444,7 @@ def make_task(
         Source of the task's random construction (data split, centres ...).
     backend : Backend or None, default None
         Where the task's arrays live and its math runs
-        (:func:`simsgp.backend.get_backend`); None: numpy on the CPU. The
+        (:func:`simsgp.learn.backend.get_backend`); None: numpy on the CPU. The
         random construction is the same on every backend.
     **params
         The task's own parameters (:class:`QuadraticParams`,

@@ -12,7 +12,7 @@ only when called (simsgp itself never imports torch). The task meets what
   model's own parameter bytes (``numel * element_size`` summed: 4 per
   parameter for a float32 model).
 - **Dtype.** The engine keeps the node state in float64 (as every backend of
-  :mod:`simsgp.backend` does). For each forward pass a row is cast to the
+  :mod:`simsgp.learn.backend` does). For each forward pass a row is cast to the
   parameters' dtype (no copy for a float64 model: the parameters are views
   of the row), and the gradient is cast back to the dtype of the row. So the
   model computes in its own precision while SGD and gossip run in float64;
@@ -52,8 +52,8 @@ from typing import Any, cast
 import numpy as np
 import numpy.typing as npt
 
-from simsgp.backend import Backend, get_backend
 from simsgp.errors import ScenarioError, SimsgpError, shown
+from simsgp.learn.backend import Backend, get_backend
 from simsgp.tasks import PARTITIONS, sample_positions, shard_dirichlet, shard_iid
 
 try:

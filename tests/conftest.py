@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import simpy
 
-from simsgp import physics
+from simsgp.sim import physics
 
 
 @pytest.fixture

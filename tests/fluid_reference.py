@@ -1,4 +1,4 @@
-"""A deliberately simple fluid network, for tests only: the reference :class:`simsgp.flows.Network` must match.
+"""A deliberately simple fluid network, for tests only: the reference :class:`simsgp.sim.flows.Network` must match.
 
 Nothing here is incremental. At every event (a message is sent, a transfer
 ends) the max-min fair rates of *all* active transfers are recomputed from
@@ -7,7 +7,7 @@ rate rises at the same pace until some link is full, the flows on full links
 freeze, and so on. Between events every active transfer moves at its rate.
 
 The rules shared with the model under test are the physical ones, stated in
-:mod:`simsgp.flows`: messages between one pair of hosts go one after the
+:mod:`simsgp.sim.flows`: messages between one pair of hosts go one after the
 other (FIFO), a message starts when the one before it on its pair has left
 (or at its send time), a message is delivered one route latency after its
 last byte left, a message to oneself is delivered at once, and a zero-byte
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from simsgp.topology import Topology
+from simsgp.sim.topology import Topology
 
 _FINISHED = 1e-10
 """A transfer with at most this fraction of its bytes left at an event is done (float residue)."""

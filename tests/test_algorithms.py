@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 
 from simsgp import run
 from simsgp.algorithms import ALGORITHMS, dcasgd
-from simsgp.collectives import parallel_allreduce_time, ring_allreduce_time
-from simsgp.engine import build
 from simsgp.scenario import algorithm_params, from_dict
+from simsgp.sim.collectives import parallel_allreduce_time, ring_allreduce_time
+from simsgp.sim.engine import build
 from simsgp.tasks import PAYLOADS
 
 B, ALPHA, C = 1.25e9, 20e-6, 0.1

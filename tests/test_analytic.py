@@ -6,11 +6,12 @@ import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simsgp import analytic, run
-from simsgp.collectives import ring_allreduce_time
+from simsgp import run
 from simsgp.errors import ScenarioError
-from simsgp.flows import Network
-from simsgp.topology import star
+from simsgp.sim import analytic
+from simsgp.sim.collectives import ring_allreduce_time
+from simsgp.sim.flows import Network
+from simsgp.sim.topology import star
 
 
 def test_ring_allreduce_in_sync_matches_closed_form():

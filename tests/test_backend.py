@@ -1,4 +1,4 @@
-"""Tests of simsgp.backend: choosing a backend, and the node math on torch matching numpy.
+"""Tests of simsgp.learn.backend: choosing a backend, and the node math on torch matching numpy.
 
 The torch tests are skipped where PyTorch is not installed (it is optional:
 ``pip install 'simsgp[torch]'``); they run the kernels on the CPU, so they need
@@ -13,13 +13,19 @@ import array_api_compat
 import numpy as np
 import pytest
 
-from simsgp import pushsum
 from simsgp.algorithms import ALGORITHMS
-from simsgp.backend import BACKENDS, DEVICES, Backend, array_namespace, get_backend
-from simsgp.engine import run
 from simsgp.errors import ScenarioError
-from simsgp.optim import SGDConfig, sgd_update
+from simsgp.learn import pushsum
+from simsgp.learn.backend import (
+    BACKENDS,
+    DEVICES,
+    Backend,
+    array_namespace,
+    get_backend,
+)
+from simsgp.learn.optim import SGDConfig, sgd_update
 from simsgp.scenario import apply_overrides, from_dict, resolve
+from simsgp.sim.engine import run
 from simsgp.tasks import TASKS, Task, make_task
 
 RTOL = 1e-12

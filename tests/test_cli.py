@@ -43,7 +43,7 @@ def test_cli_run_progress_line_on_stderr(capsys, tmp_path):
 def test_progress_line_counts_in_plain_figures():
     import io
 
-    from simsgp.progress import ProgressLine
+    from simsgp.report.progress import ProgressLine
 
     out = io.StringIO()
     line = ProgressLine("run", 2_000_000, "iterations", interval=0, stream=out)

@@ -5,15 +5,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import simsgp.cluster
-from simsgp.cluster import (
+import simsgp.sim.cluster
+from simsgp.errors import ScenarioError
+from simsgp.sim.cluster import (
     ComputeTimes,
     load_trace,
     lognormal_params,
     speed_profile,
     warp,
 )
-from simsgp.errors import ScenarioError
 
 
 def _draws(ct, node, k, now=0.0):
@@ -62,7 +62,7 @@ def test_compute_streams_are_per_node_and_seeded():
 def test_compute_draws_do_not_depend_on_block_size(monkeypatch):
     kw = {"cv": 0.2, "transient_probability": 0.4}
     reference = _draws(ComputeTimes("lognormal", 0.1, 2, np.random.SeedSequence(4), **kw), 1, 3000)
-    monkeypatch.setattr(simsgp.cluster, "_BLOCK", 7)
+    monkeypatch.setattr(simsgp.sim.cluster, "_BLOCK", 7)
     small = _draws(ComputeTimes("lognormal", 0.1, 2, np.random.SeedSequence(4), **kw), 1, 3000)
     np.testing.assert_array_equal(small, reference)
 
@@ -138,7 +138,7 @@ def test_compute_trace_wide_replays_rows_with_slow_multiplier(tmp_path):
 
 
 def test_compute_trace_wraps_across_blocks(tmp_path, monkeypatch):
-    monkeypatch.setattr(simsgp.cluster, "_BLOCK", 2)
+    monkeypatch.setattr(simsgp.sim.cluster, "_BLOCK", 2)
     path = _write(tmp_path, "0.1,0.2\n0.3,0.4\n0.5,0.6\n")
     ct = ComputeTimes("trace", 1.0, 2, np.random.SeedSequence(0), trace_path=path)
     assert _draws(ct, 1, 7).tolist() == [0.2, 0.4, 0.6, 0.2, 0.4, 0.6, 0.2]

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from simsgp import run
-from simsgp.collectives import ring_allreduce_time
-from simsgp.engine import build
 from simsgp.errors import ScenarioError
 from simsgp.scenario import from_dict
+from simsgp.sim.collectives import ring_allreduce_time
+from simsgp.sim.engine import build
 from simsgp.tasks import PAYLOADS
 
 B, ALPHA, C = 1.25e9, 20e-6, 0.1
@@ -191,7 +191,7 @@ def test_collector_thresholds_raised_in_the_loop_and_restored(monkeypatch):
 def test_collector_thresholds_with_nested_runs_and_a_switched_off_collector(monkeypatch):
     import gc
 
-    from simsgp.engine import _rare_collections
+    from simsgp.sim.engine import _rare_collections
 
     before = gc.get_threshold()
     with _rare_collections():

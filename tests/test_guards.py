@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 
 import simsgp
-from simsgp import budget
-from simsgp.budget import LargeRunWarning, Limits, ResourceError
 from simsgp.cli import main
-from simsgp.engine import build
 from simsgp.errors import DivergenceError, ScenarioError, SimsgpError
 from simsgp.scenario import from_dict, load
+from simsgp.sim import budget
+from simsgp.sim.budget import LargeRunWarning, Limits, ResourceError
+from simsgp.sim.engine import build
 from simsgp.tasks import make_task
 
 SMALL = {"iterations": 3, "cluster": {"nodes": 4}, "eval_every": 0}
@@ -269,7 +269,7 @@ def test_ctrl_c_is_one_line_and_exit_130(capsys, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("simsgp.engine.run", interrupted)
+    monkeypatch.setattr("simsgp.sim.engine.run", interrupted)
     code, out, err = _cli(capsys, "run")
     assert code == 130 and err.strip() == "simsgp: interrupted" and out == ""
 
@@ -368,7 +368,7 @@ def _no_run(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the run started before its trace target was checked")
 
-    monkeypatch.setattr("simsgp.engine.run", refuse)
+    monkeypatch.setattr("simsgp.sim.engine.run", refuse)
 
 
 def test_a_trace_target_that_is_a_folder_fails_before_the_run(capsys, monkeypatch, tmp_path):

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-from simsgp import engine, graphs
+from simsgp import graphs
 from simsgp import scenario as scenario_mod
 from simsgp.algorithms import dpsgd
 from simsgp.cli import main
 from simsgp.errors import GraphError, ScenarioError
+from simsgp.sim import engine
 
 
 def _scenario(nodes: int, algorithm: str = "sgp", **fields: object) -> scenario_mod.Scenario:

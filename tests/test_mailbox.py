@@ -1,6 +1,6 @@
-from simsgp.flows import Network
-from simsgp.mailbox import Mailbox, Message, post
-from simsgp.topology import star
+from simsgp.sim.flows import Network
+from simsgp.sim.mailbox import Mailbox, Message, post
+from simsgp.sim.topology import star
 
 
 def test_mailbox_holds_early_rounds_until_asked(env):

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import simsgp
-from simsgp.budget import Limits
 from simsgp.cli import main
 from simsgp.errors import SimsgpError
+from simsgp.sim.budget import Limits
 from simsgp.sweep import _toml_literal
 
 SMALL_LIMITS = Limits(memory_bytes=2**28, events=3e4)
@@ -142,7 +142,7 @@ def test_cli_run_of_a_mutated_scenario_is_json_or_one_error_line(base, mutations
         base_sets += ["--set", f"{key}={_toml_literal(value, key)}"]
     capsys.readouterr()  # the fixture is shared by the examples: start each from empty output
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("simsgp.budget.Limits", functools.partial(Limits, memory_bytes=2**28, events=3e4))
+        patch.setattr("simsgp.sim.budget.Limits", functools.partial(Limits, memory_bytes=2**28, events=3e4))
         code = main(["run", "--json", *base_sets, *sets])
     out, err = capsys.readouterr()
     errors = [line for line in err.splitlines() if not line.startswith("simsgp: warning: ")]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from simsgp.errors import TopologyError
-from simsgp.flows import Network
-from simsgp.topology import available_topologies, load_topology, star
+from simsgp.sim.flows import Network
+from simsgp.sim.topology import available_topologies, load_topology, star
 
 B = 1.25e9  # bytes/s, 10 Gb/s
 ALPHA = 20e-6

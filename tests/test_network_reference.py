@@ -15,8 +15,8 @@ from fluid_reference import deliveries, max_min_rates
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simsgp.flows import Network
-from simsgp.topology import racks, sites, star
+from simsgp.sim.flows import Network
+from simsgp.sim.topology import racks, sites, star
 
 ROUND_RATES = [1e6 * 2.0**k for k in range(14)]  # 1 MB/s .. 8 GB/s, exact in binary
 ROUND_SIZES = [1e3 * 2.0**k for k in range(20)]  # 1 kB .. 0.5 GB

@@ -16,9 +16,9 @@ import user_algorithm
 
 import simsgp
 from simsgp import algorithms
-from simsgp.engine import build
 from simsgp.errors import ScenarioError
 from simsgp.scenario import apply_overrides, from_dict
+from simsgp.sim.engine import build
 from simsgp.sweep import run_sweep
 
 NODES, COMPUTE, PAYLOAD = 4, 0.1, 1e6

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from simsgp.optim import SGDConfig, sgd_update
+from simsgp.learn.optim import SGDConfig, sgd_update
 
 
 def test_sgd_update_matches_hand_computed_nesterov_steps():

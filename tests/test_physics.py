@@ -1,6 +1,6 @@
 """Physical invariants: the checker catches what it must, and every algorithm on every topology passes it.
 
-The engine checks every run (:func:`simsgp.physics.check`), and this suite
+The engine checks every run (:func:`simsgp.sim.physics.check`), and this suite
 makes every run log its messages so that each is bounded too (see
 ``conftest.py``). Here the checker is first shown to fail on broken runs,
 then driven over fixed and random scenarios.
@@ -14,11 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simsgp
-from simsgp import algorithms, flows, physics
+from simsgp import algorithms
 from simsgp.algorithms import ALGORITHMS
-from simsgp.engine import build
 from simsgp.scenario import from_dict
-from simsgp.topology import available_topologies, star
+from simsgp.sim import flows, physics
+from simsgp.sim.engine import build
+from simsgp.sim.topology import available_topologies, star
 
 # --- the checker can fail -----------------------------------------------------------
 

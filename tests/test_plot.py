@@ -5,7 +5,7 @@ import pytest
 
 import simsgp
 from simsgp.errors import SimsgpError
-from simsgp.plot import (
+from simsgp.report.plot import (
     cli_plot,
     loss_vs_time,
     plot_sweep,

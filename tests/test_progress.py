@@ -4,8 +4,8 @@ import io
 
 import pytest
 
-from simsgp import progress
-from simsgp.progress import ProgressLine
+from simsgp.report import progress
+from simsgp.report.progress import ProgressLine
 
 
 class Terminal(io.StringIO):

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simsgp.graphs import from_digraph
-from simsgp.pushsum import debias, mix, receive, share
+from simsgp.learn.pushsum import debias, mix, receive, share
 
 
 def test_share_and_keep_add_up_to_what_was_held(rng):

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from simsgp.records import FIELDS, Records
+from simsgp.sim.records import FIELDS, Records
 
 
 def _log(rec, node, t, base):

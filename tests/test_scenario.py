@@ -4,7 +4,6 @@ import dataclasses
 
 import pytest
 
-from simsgp.engine import run
 from simsgp.errors import ScenarioError
 from simsgp.scenario import (
     Scenario,
@@ -16,6 +15,7 @@ from simsgp.scenario import (
     resolve,
     to_dict,
 )
+from simsgp.sim.engine import run
 
 
 def test_scenario_defaults_match_design():

@@ -21,14 +21,14 @@ from matplotlib.figure import Figure
 
 import simsgp
 from simsgp import outputs, sweep
-from simsgp.budget import LargeRunWarning
 from simsgp.cli import main
 from simsgp.errors import ScenarioError, SimsgpError, TopologyError, shown
 from simsgp.outputs import check_file_target, check_folder_target, write_atomic
-from simsgp.plot import _finished_runs, plot_sweep, save
+from simsgp.report.plot import _finished_runs, plot_sweep, save
 from simsgp.scenario import from_dict
+from simsgp.sim.budget import LargeRunWarning
+from simsgp.sim.topology import topology_path
 from simsgp.sweep import SweepInterrupted, iter_grid, load_runs, run_sweep
-from simsgp.topology import topology_path
 
 TINY = {"iterations": 3, "cluster": {"nodes": 2}, "eval_every": 0}
 

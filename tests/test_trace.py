@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import simsgp
-from simsgp.trace import chrome_trace, write_chrome_trace
+from simsgp.report.trace import chrome_trace, write_chrome_trace
 
 RTOL = 1e-6
 

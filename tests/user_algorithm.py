@@ -18,7 +18,7 @@ from typing import Any
 import simsgp
 from simsgp.algorithms import GraphParams
 from simsgp.algorithms.steps import held_weight, mix_in, push, sgd_step, start_compute
-from simsgp.world import GossipRun
+from simsgp.sim.world import GossipRun
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from simsgp.algorithms.steps import draw_batch, gradient
 from simsgp.errors import ScenarioError
 
 if TYPE_CHECKING:
-    from simsgp.world import Run
+    from simsgp.sim.world import Run
 
 Communicate = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
 """``(t, start, compute) -> end``: when each node finishes iteration ``t``."""

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from simsgp.optim import sgd_update
+from simsgp.learn.optim import sgd_update
 
 if TYPE_CHECKING:
-    from simsgp.world import Run
+    from simsgp.sim.world import Run
 
 
 class ServerState:

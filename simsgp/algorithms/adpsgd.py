@@ -45,7 +45,7 @@ from simsgp.errors import GraphError
 
 if TYPE_CHECKING:
     from simsgp.graphs import GraphSchedule
-    from simsgp.world import GossipRun
+    from simsgp.sim.world import GossipRun
 
 __all__ = ["ADPSGD", "ADPSGDParams", "pairwise_average"]
 

@@ -24,18 +24,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simsgp import analytic
 from simsgp.algorithms._analytic import gradients, run_iterations, unsupported
 from simsgp.algorithms.base import register
 from simsgp.algorithms.steps import draw_batch, gradient, wait
-from simsgp.backend import array_namespace
-from simsgp.budget import check_count
 from simsgp.checks import fraction, one_of, positive
-from simsgp.collectives import COLLECTIVES, allreduce, bucket_sizes, messages_per_node
-from simsgp.optim import sgd_update
+from simsgp.learn.backend import array_namespace
+from simsgp.learn.optim import sgd_update
+from simsgp.sim import analytic
+from simsgp.sim.budget import check_count
+from simsgp.sim.collectives import (
+    COLLECTIVES,
+    allreduce,
+    bucket_sizes,
+    messages_per_node,
+)
 
 if TYPE_CHECKING:
-    from simsgp.world import Run
+    from simsgp.sim.world import Run
 
 __all__ = [
     "MAX_BUCKETS", "AllreduceParams", "AllreduceSGD", "CollectiveParams", "MeanOnce", "RingTimer", "bucket_ready_times",
@@ -44,7 +49,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CollectiveParams:
-    """``collective``: the message pattern of an allreduce, one of :data:`simsgp.collectives.COLLECTIVES`."""
+    """``collective``: the message pattern of an allreduce, one of :data:`simsgp.sim.collectives.COLLECTIVES`."""
 
     collective: str = "ring"
 

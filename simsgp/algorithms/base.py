@@ -2,9 +2,9 @@
 
 An algorithm is one class in one file: a name, a frozen dataclass of its own
 parameters (``algorithm.<key>`` in a scenario, validated against it) and a
-``start`` method that starts its SimPy processes on a :class:`simsgp.world.Run`.
+``start`` method that starts its SimPy processes on a :class:`simsgp.sim.world.Run`.
 Its processes only schedule; the math they call lives in pure functions
-(:mod:`simsgp.pushsum`, :mod:`simsgp.optim`, the task). Registering it, from
+(:mod:`simsgp.learn.pushsum`, :mod:`simsgp.learn.optim`, the task). Registering it, from
 any module, makes it a valid ``algorithm.name``:
 
 >>> from dataclasses import dataclass
@@ -70,8 +70,8 @@ class Algorithm(Protocol):
     Methods
     -------
     start(run, params)
-        Start its SimPy processes on ``run`` (a :class:`simsgp.world.Run`;
-        a :class:`simsgp.world.GossipRun`, with ``graph``, when ``params``
+        Start its SimPy processes on ``run`` (a :class:`simsgp.sim.world.Run`;
+        a :class:`simsgp.sim.world.GossipRun`, with ``graph``, when ``params``
         has a graph). ``params`` is an instance of ``params``.
 
     An algorithm may also define ``run_analytic(run, params)`` (time the

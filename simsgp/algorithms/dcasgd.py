@@ -17,11 +17,11 @@ import numpy as np
 
 from simsgp.algorithms.base import ServerParams, register
 from simsgp.algorithms.ps_async import start_servers
-from simsgp.backend import array_namespace
 from simsgp.checks import nonnegative, unit_interval
+from simsgp.learn.backend import array_namespace
 
 if TYPE_CHECKING:
-    from simsgp.world import Run
+    from simsgp.sim.world import Run
 
 __all__ = ["DCASGD", "DCASGDParams", "adaptive_lambda", "compensate"]
 

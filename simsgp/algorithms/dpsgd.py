@@ -21,8 +21,8 @@ from simsgp.algorithms.base import GraphParams, register
 from simsgp.algorithms.steps import held_weight, mix_in, push, sgd_step, start_compute
 
 if TYPE_CHECKING:
-    from simsgp.mailbox import Message
-    from simsgp.world import GossipRun
+    from simsgp.sim.mailbox import Message
+    from simsgp.sim.world import GossipRun
 
 __all__ = ["DPSGD", "DPSGDParams"]
 

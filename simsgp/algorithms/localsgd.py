@@ -19,11 +19,11 @@ from simsgp.algorithms.allreduce import CollectiveParams, MeanOnce, RingTimer
 from simsgp.algorithms.base import register
 from simsgp.algorithms.steps import sgd_step, start_compute
 from simsgp.checks import at_least
-from simsgp.collectives import allreduce, messages_per_node
-from simsgp.optim import sgd_update
+from simsgp.learn.optim import sgd_update
+from simsgp.sim.collectives import allreduce, messages_per_node
 
 if TYPE_CHECKING:
-    from simsgp.world import Run
+    from simsgp.sim.world import Run
 
 __all__ = ["LocalSGD", "LocalSGDParams"]
 

@@ -45,8 +45,8 @@ from simsgp.algorithms.steps import held_weight, mix_in, push, sgd_step, start_c
 from simsgp.checks import at_least
 
 if TYPE_CHECKING:
-    from simsgp.mailbox import Message
-    from simsgp.world import GossipRun
+    from simsgp.sim.mailbox import Message
+    from simsgp.sim.world import GossipRun
 
 __all__ = ["OSGP", "OSGPParams"]
 

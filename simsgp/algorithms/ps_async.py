@@ -22,10 +22,10 @@ import numpy as np
 from simsgp.algorithms._servers import ServerState
 from simsgp.algorithms.base import ServerParams, register
 from simsgp.algorithms.steps import gradient, start_compute
-from simsgp.mailbox import post
+from simsgp.sim.mailbox import post
 
 if TYPE_CHECKING:
-    from simsgp.world import Run
+    from simsgp.sim.world import Run
 
 __all__ = ["AsynchronousParameterServer", "Compensation", "start_servers"]
 

@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simsgp import analytic
 from simsgp.algorithms._analytic import gradients, run_iterations, unsupported
 from simsgp.algorithms._servers import ServerState
 from simsgp.algorithms.base import ServerParams, register
 from simsgp.algorithms.steps import gradient, start_compute
-from simsgp.mailbox import post
+from simsgp.sim import analytic
+from simsgp.sim.mailbox import post
 
 if TYPE_CHECKING:
-    from simsgp.world import Run
+    from simsgp.sim.world import Run
 
 __all__ = ["SynchronousParameterServer"]
 

@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from simsgp.algorithms.base import GraphParams, register
 from simsgp.algorithms.steps import held_weight, mix_in, push, sgd_step, start_compute
-from simsgp.simpy_internals import is_processed
+from simsgp.sim.simpy_internals import is_processed
 
 if TYPE_CHECKING:
-    from simsgp.world import GossipRun
+    from simsgp.sim.world import GossipRun
 
 __all__ = ["SGP", "SGPParams"]
 

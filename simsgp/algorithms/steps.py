@@ -2,7 +2,7 @@
 
 :func:`start_compute`, :func:`wait` and :func:`push` start timed work and hand back what a
 node process yields or keeps; the other functions do one piece of math on the
-node's rows of the stacked state (:class:`simsgp.world.ModelState`), and skip
+node's rows of the stacked state (:class:`simsgp.sim.world.ModelState`), and skip
 it in timing-only runs (no task: ``run.learner.math`` false), where only the
 schedule matters.
 """
@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from simsgp.mailbox import Message, post
-from simsgp.optim import sgd_update
-from simsgp.pushsum import debias, receive, share
+from simsgp.learn.optim import sgd_update
+from simsgp.learn.pushsum import debias, receive, share
+from simsgp.sim.mailbox import Message, post
 
 if TYPE_CHECKING:
     import simpy
 
-    from simsgp.world import Run
+    from simsgp.sim.world import Run
 
 
 __all__ = ["draw_batch", "gradient", "held_weight", "mix_in", "push", "sgd_step", "start_compute", "wait"]

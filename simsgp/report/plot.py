@@ -34,9 +34,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from simsgp.errors import SimsgpError
-from simsgp.metrics import EVALUATION_FIELDS
 from simsgp.outputs import check_folder_target, write_atomic
-from simsgp.result import Result
+from simsgp.report.metrics import EVALUATION_FIELDS
+from simsgp.report.result import Result
 from simsgp.sweep import load_runs
 
 __all__ = [
@@ -71,7 +71,7 @@ def loss_vs_time(runs: Sequence[Run], *, label_key: Keys = "algorithm.name", met
         several.
     metric : str, keyword-only
         The evaluation column on the y axis, one of
-        :data:`simsgp.metrics.EVALUATION_FIELDS` except ``sim_time``.
+        :data:`simsgp.report.metrics.EVALUATION_FIELDS` except ``sim_time``.
 
     Returns
     -------

@@ -21,23 +21,24 @@ import numpy as np
 import simpy
 from numpy.typing import ArrayLike
 
-from simsgp import algorithms, budget, custom, graphs, physics, tasks
+from simsgp import algorithms, custom, graphs, tasks
 from simsgp import scenario as scenario_mod
-from simsgp.backend import Backend, get_backend
-from simsgp.cluster import ComputeFunction, ComputeTimes
 from simsgp.errors import GraphError, ScenarioError, SimsgpError, TopologyError
-from simsgp.flows import Network
-from simsgp.mailbox import Mailbox
-from simsgp.metrics import summarize, time_to_target
-from simsgp.optim import SGDConfig
-from simsgp.pushsum import debias
-from simsgp.records import Records
-from simsgp.result import Result
+from simsgp.learn.backend import Backend, get_backend
+from simsgp.learn.optim import SGDConfig
+from simsgp.learn.pushsum import debias
+from simsgp.report.metrics import summarize, time_to_target
+from simsgp.report.result import Result
 from simsgp.scenario import Scenario
-from simsgp.simpy_internals import events_scheduled
+from simsgp.sim import budget, physics
+from simsgp.sim.cluster import ComputeFunction, ComputeTimes
+from simsgp.sim.flows import Network
+from simsgp.sim.mailbox import Mailbox
+from simsgp.sim.records import Records
+from simsgp.sim.simpy_internals import events_scheduled
+from simsgp.sim.topology import load_topology
+from simsgp.sim.world import GossipRun, Learner, ModelState, Run, World
 from simsgp.tasks import payload_bytes
-from simsgp.topology import load_topology
-from simsgp.world import GossipRun, Learner, ModelState, Run, World
 
 __all__ = ["build", "run"]
 
@@ -45,7 +46,7 @@ __all__ = ["build", "run"]
 def build(scenario: Scenario, *, task: Any = None, graph: Any = None, compute: Any = None) -> Run:
     """Create the world, model state and learner of a run (``task``, ``graph``, ``compute``: see :func:`run`).
 
-    The scenario is resolved first (:func:`simsgp.scenario.resolve`); the
+    The scenario is resolved first (:func:`simsgp.scenario.resolver`); the
     run reads only resolved values. Returns a :class:`GossipRun` for an
     algorithm with a graph, else a :class:`Run`; start it with
     ``simsgp.algorithms.get(name).start(run, params)``.
@@ -211,7 +212,7 @@ def run(
         did); for progress bars. It must not change the run.
     limits : Limits, optional
         How much memory and work the run may take (see
-        :class:`simsgp.budget.Limits`; default: 80 % of physical memory and
+        :class:`simsgp.sim.budget.Limits`; default: 80 % of physical memory and
         2e8 events). Checked before the first event.
 
     Returns

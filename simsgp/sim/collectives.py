@@ -1,6 +1,6 @@
 """Collective operations as node processes over the network, and their closed forms.
 
-The processes move real flows through :class:`simsgp.flows.Network`, so
+The processes move real flows through :class:`simsgp.sim.flows.Network`, so
 contention with other traffic is modelled; the closed forms are the alpha-beta
 costs they must reproduce on an idle star network.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Generator, Hashable
 from typing import Any
 
-from simsgp.mailbox import Mailbox, post
+from simsgp.sim.mailbox import Mailbox, post
 
 __all__ = [
     "COLLECTIVES",

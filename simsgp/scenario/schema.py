@@ -1,17 +1,12 @@
-"""Scenarios: TOML files and plain dicts validated once into frozen dataclasses.
+"""What a scenario is: frozen dataclasses of what the user wrote, and the one layer that checks them.
 
-A scenario names the cluster, the physical network, the algorithm with its
-communication graph, the learning task, how long to run and the seed.
-Every error names the dotted field, the bad value and what is allowed;
-unknown keys are rejected with the allowed ones listed.
-
-Examples
---------
->>> s = from_dict({"cluster": {"nodes": 4}, "algorithm": {"name": "allreduce"}})
->>> s.cluster.nodes, s.algorithm.name, s.iterations
-(4, 'allreduce', 200)
->>> apply_overrides(s, ["network.latency=1e-3"]).network.latency
-0.001
+Every table of a scenario is a dataclass here (``None``: not given); a
+mapping becomes one through :func:`build`, which converts and checks each
+key's type, and the dataclasses' own checks validate the values. The keys of
+an algorithm or a task are checked against the parameter dataclass of the
+one the scenario names (:func:`params_of`). Every error names the dotted
+field, the bad value and what is allowed. Nothing here imports simulation
+code; the checks that need a family import it when they run.
 """
 
 from __future__ import annotations
@@ -20,14 +15,10 @@ import dataclasses
 import difflib
 import math
 import re
-import sys
 import types
 import typing
-import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
-from pathlib import Path
 from typing import Any, Union
 
 from simsgp import algorithms
@@ -39,13 +30,8 @@ from simsgp.checks import (
     positive,
     unit_interval,
 )
-from simsgp.errors import ScenarioError, TopologyError, shown
+from simsgp.errors import ScenarioError, shown
 from simsgp.registry import Registry
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 __all__ = [
     "AlgorithmConfig",
@@ -57,22 +43,10 @@ __all__ = [
     "StragglerWindow",
     "TaskConfig",
     "TransientConfig",
-    "algorithm_params",
     "applies",
-    "apply_overrides",
-    "from_dict",
-    "input_files",
-    "load",
-    "loads",
+    "build",
     "params_of",
-    "parse_toml",
-    "presets",
-    "read_text",
-    "resolve",
-    "task_params",
-    "to_dict",
 ]
-
 
 _MAX_INT = 2**63 - 1
 """Largest integer a scenario takes (numpy's int64); larger ones would overflow the run's arrays."""
@@ -94,7 +68,7 @@ class ComputeConfig:
     path: str | None = None
 
     def __post_init__(self) -> None:
-        from simsgp.cluster import (
+        from simsgp.sim.cluster import (
             COMPUTE_MODELS,  # (numpy and the simulator load when a value is checked)
         )
 
@@ -185,7 +159,7 @@ class NetworkConfig:
     efficiency: float | None = None
 
     def __post_init__(self) -> None:
-        from simsgp.topology import available_topologies
+        from simsgp.sim.topology import available_topologies
 
         if not self.topology.endswith(".toml"):
             one_of("network.topology", self.topology, available_topologies())
@@ -267,31 +241,14 @@ def _own_params(family: Registry[Any], table: str, name: str, written: Mapping[s
     for key in written:
         if key not in fields:
             raise ScenarioError(_not_a_parameter(family, table, name, str(key), written[key], fields))
-    built = _build(member.params, written, f"{table}.", context=f"{table}.name={name!r}")
+    built = build(member.params, written, f"{table}.", context=f"{table}.name={name!r}")
     return {key: getattr(built, key) for key in written}
 
 
 def params_of(family: Registry[Any], table: str, name: str, values: Mapping[str, Any]) -> Any:
     """The parameter dataclass of member ``name`` built from ``values`` (checked, defaults filled)."""
-    return _build(family.get(name).params, _own_params(family, table, name, values), f"{table}.", context=f"{table}.name={name!r}")
+    return build(family.get(name).params, _own_params(family, table, name, values), f"{table}.", context=f"{table}.name={name!r}")
 
-
-def algorithm_params(scenario: Scenario) -> Any:
-    """The chosen algorithm's parameter dataclass, from ``scenario`` (the defaults for keys not written).
-
-    Examples
-    --------
-    >>> algorithm_params(from_dict({"algorithm": {"name": "osgp", "tau": 2}}))
-    OSGPParams(graph='dynamic-directed-exponential', peers_per_itr=1, tau=2)
-    """
-    return params_of(algorithms.ALGORITHMS, "algorithm", scenario.algorithm.name, scenario.algorithm.params)
-
-
-def task_params(scenario: Scenario) -> Any:
-    """The chosen task's parameter dataclass, from ``scenario`` (the defaults for keys not written)."""
-    from simsgp import tasks
-
-    return params_of(tasks.TASKS, "task", scenario.task.name, scenario.task.params)
 
 
 def _not_a_parameter(family: Registry[Any], table: str, name: str, key: str, value: Any, fields: list[str]) -> str:
@@ -366,7 +323,7 @@ class Scenario:
     algorithms (allreduce, localsgd, ps-sync) by recursion over their
     messages instead of one event per flow; same results, thousands of nodes.
     ``backend`` and ``device``: where the node math runs (see
-    :mod:`simsgp.backend`): ``"numpy"`` (default), ``"torch"`` or ``"cupy"``,
+    :mod:`simsgp.learn.backend`): ``"numpy"`` (default), ``"torch"`` or ``"cupy"``,
     on ``"cpu"`` or ``"cuda"`` (default: the backend's own, cuda for cupy).
     ``target_accuracy`` and ``target_loss``: the summary's
     ``time_to_target`` is the simulated time of the first evaluation at
@@ -405,7 +362,7 @@ class Scenario:
             fail("target_accuracy", self.target_accuracy, "a fraction in (0, 1]")
         if self.target_loss is not None and not math.isfinite(self.target_loss):
             fail("target_loss", self.target_loss, "a finite number")
-        from simsgp import backend as backends
+        from simsgp.learn import backend as backends
 
         backends.check(self.backend, self.device)
         if self.analytic and not hasattr(algorithms.get(self.algorithm.name), "run_analytic"):
@@ -427,99 +384,8 @@ class Scenario:
         return self.target_accuracy is not None or self.target_loss is not None
 
 
-def resolve(scenario: Scenario) -> Scenario:
-    """The scenario with every value a run derives filled in: what the engine, the result and sweep keys use.
 
-    A :class:`Scenario` holds what the user wrote (``None``: not given);
-    resolving fills ``eval_every`` (about 20 evaluation points over the run,
-    200 with a target, none in a timing-only run), every parameter of the
-    chosen algorithm and task (``algorithm.graph``: the algorithm's own, for
-    one with a graph), ``device`` (the backend's default) and the network's
-    ``bandwidth``, ``latency`` and ``efficiency`` (the topology file's, where
-    the scenario does not override them). A value the user gave is kept.
-    Resolving twice changes nothing.
-
-    Examples
-    --------
-    >>> written = from_dict({"iterations": 1000, "algorithm": {"name": "dpsgd"}})
-    >>> written.eval_every, written.algorithm.graph
-    (None, None)
-    >>> resolved = resolve(written)
-    >>> resolved.eval_every, resolved.algorithm.graph, resolved.device
-    (50, 'dynamic-bipartite-exponential', 'cpu')
-    >>> resolved.network.bandwidth, resolved.network.latency
-    (1250000000.0, 2e-05)
-    >>> resolve(resolved) == resolved
-    True
-    """
-    from simsgp import backend as backends
-
-    algorithm, task = scenario.algorithm, scenario.task
-    own, task_own = algorithm_params(scenario), task_params(scenario)
-    return dataclasses.replace(
-        scenario,
-        eval_every=_default_eval_every(scenario) if scenario.eval_every is None else scenario.eval_every,
-        device=backends.check(scenario.backend, scenario.device),
-        network=_effective_network(scenario.network),
-        algorithm=dataclasses.replace(algorithm, params=dataclasses.asdict(own)),
-        task=dataclasses.replace(task, params=dataclasses.asdict(task_own)),
-    )
-
-
-def _effective_network(network: NetworkConfig) -> NetworkConfig:
-    """``network`` with the topology file's host figures where the scenario does not set them."""
-    from simsgp.topology import host_figures
-
-    try:
-        figures = host_figures(network.topology)
-    except TopologyError as exc:
-        raise ScenarioError(f"network: {exc}") from None
-
-    def effective(key: str) -> float | None:
-        given: float | None = getattr(network, key)
-        return figures[key] if given is None else given
-
-    return dataclasses.replace(
-        network, bandwidth=effective("bandwidth"), latency=effective("latency"), efficiency=effective("efficiency")
-    )
-
-
-def input_files(scenario: Scenario) -> dict[str, Path]:
-    """The files a run of ``scenario`` reads, by the field that names them.
-
-    A result depends on these files' contents as much as on the scenario:
-    the physical network (a shipped topology included) and a compute trace.
-
-    Examples
-    --------
-    >>> sorted(input_files(Scenario()))
-    ['network.topology']
-    """
-    from simsgp.topology import topology_path
-
-    files = {"network.topology": topology_path(scenario.network.topology)}
-    if scenario.cluster.compute.model == "trace" and scenario.cluster.compute.path is not None:
-        files["cluster.compute.path"] = Path(scenario.cluster.compute.path)
-    return files
-
-
-# --- dict <-> dataclass ---------------------------------------------------------
-
-
-def from_dict(data: Mapping[str, Any]) -> Scenario:
-    """Validate a nested mapping (as parsed from TOML) into a :class:`Scenario`.
-
-    Missing keys take their defaults; unknown keys, wrong types and bad values
-    raise :class:`ScenarioError` naming the dotted field.
-    """
-    if not isinstance(data, Mapping):
-        raise ScenarioError(f"a scenario is a table of keys; got {type(data).__name__}")
-    if "time_limit" in data and "iterations" not in data:
-        data = {**data, "iterations": None}
-    return _build(Scenario, data, "")
-
-
-def _build(cls: type, data: Mapping[str, Any], prefix: str, *, context: str = "") -> Any:
+def build(cls: type, data: Mapping[str, Any], prefix: str, *, context: str = "") -> Any:
     """``cls`` (a dataclass) from the keys in ``data``, each checked against its type hint.
 
     A field marked ``metadata={"rest": True}`` takes the keys that are not
@@ -570,7 +436,7 @@ def _coerce(hint: Any, value: Any, name: str) -> Any:
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, Mapping):
             fail(name, value, f"a table of keys from {[f.name for f in dataclasses.fields(hint)]}")
-        return _build(typing.cast(type, hint), value, f"{name}.")  # a dataclass hint is a class
+        return build(typing.cast(type, hint), value, f"{name}.")  # a dataclass hint is a class
     origin = typing.get_origin(hint)
     if origin in (Union, types.UnionType):
         options = typing.get_args(hint)
@@ -628,163 +494,3 @@ def _dict_keys(key_type: type, table: Mapping[Any, Any], name: str) -> list[Any]
 _NODE_KEY = re.compile(r"0|[1-9][0-9]{0,18}", re.ASCII)
 
 
-def to_dict(scenario: Scenario) -> dict[str, Any]:
-    """The resolved scenario as plain data (TOML/JSON-ready, every default filled in).
-
-    Examples
-    --------
-    >>> to_dict(Scenario())["cluster"]["compute"]
-    {'model': 'constant', 'mean': 0.1, 'cv': 0.0, 'path': None}
-    """
-    data = dataclasses.asdict(scenario)
-    data["cluster"]["slow_nodes"] = {str(k): v for k, v in scenario.cluster.slow_nodes.items()}
-    for table in _FAMILIES:  # a member's own parameters sit in its table, as written
-        data[table].update(data[table].pop("params"))
-    return data
-
-
-# --- files, presets and overrides -------------------------------------------------
-
-
-def presets() -> dict[str, str]:
-    """Named scenarios shipped with simsgp, each with its one-line description.
-
-    Examples
-    --------
-    >>> "default" in presets()
-    True
-    """
-    folder = resources.files("simsgp") / "scenarios"
-    return {
-        entry.name.removesuffix(".toml"): _first_comment(entry.read_text())
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name)
-        if entry.name.endswith(".toml")
-    }
-
-
-def _first_comment(text: str) -> str:
-    for line in text.splitlines():
-        if line.startswith("#"):
-            return line.lstrip("# ").strip()
-    return ""
-
-
-def loads(text: str, *, source: str = "<string>") -> Scenario:
-    """Parse and validate scenario TOML text."""
-    return from_dict(parse_toml(text, source))
-
-
-def parse_toml(text: str, source: str) -> dict[str, Any]:
-    """TOML ``text`` as a dict; any way it fails to parse is a one-line :class:`ScenarioError` naming ``source``.
-
-    Examples
-    --------
-    >>> parse_toml("x = " + "[" * 5000 + "]" * 5000, "deep.toml")
-    Traceback (most recent call last):
-    ...
-    simsgp.errors.ScenarioError: deep.toml does not parse as TOML: arrays or tables nested too deeply
-    """
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{source} does not parse as TOML: {exc}") from None
-    except RecursionError:
-        raise ScenarioError(f"{source} does not parse as TOML: arrays or tables nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer literal past Python's 4300-digit conversion limit
-        raise ScenarioError(f"{source} does not parse as TOML: {exc}") from None
-
-
-def read_text(path: Path, name: str) -> str:
-    """The UTF-8 text of file ``path`` (a leading byte-order mark dropped); errors name ``name``.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> with tempfile.NamedTemporaryFile("wb", suffix=".toml", delete=False) as f:
-    ...     _ = f.write("\\ufeffseed = 1\\n".encode("utf-8"))
-    >>> read_text(Path(f.name), "scenario")
-    'seed = 1\\n'
-    >>> _ = open(f.name, "wb").write("seed = 1".encode("utf-16"))
-    >>> read_text(Path(f.name), "scenario")  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    simsgp.errors.ScenarioError: scenario ...: not UTF-8 text (byte 0xff at offset 0); expected a UTF-8 TOML file
-    >>> os.remove(f.name)
-    """
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ScenarioError(f"{name} {shown(str(path))}: cannot read it ({exc.strerror})") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(
-            f"{name} {shown(str(path))}: not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}); "
-            f"expected a UTF-8 {path.suffix.lstrip('.').upper() or 'text'} file"
-        ) from None
-
-
-def load(source: str | Path | None = None) -> Scenario:
-    """Load a preset by name (``"default"`` when ``None``) or a TOML file by path.
-
-    Examples
-    --------
-    >>> load().algorithm.name
-    'sgp'
-    """
-    source = "default" if source is None else source
-    if str(source) in presets():
-        text = (resources.files("simsgp") / "scenarios" / f"{source}.toml").read_text()
-        return loads(text, source=f"preset {source!r}")
-    try:
-        exists = bool(str(source)) and Path(source).is_file()
-    except (OSError, ValueError):  # too long a name, a NUL byte
-        exists = False
-    if not exists:
-        raise ScenarioError(
-            f"scenario {shown(str(source))}: no such file; expected a .toml path or a preset from {sorted(presets())}"
-        )
-    return loads(read_text(Path(source), "scenario"), source=str(source))
-
-
-def apply_overrides(scenario: Scenario, assignments: Iterable[str]) -> Scenario:
-    """Apply ``--set`` style ``dotted.key=value`` assignments (values are TOML literals).
-
-    A value that is not a TOML literal is taken as a plain string, so
-    ``algorithm.name=allreduce`` works without quotes.
-    """
-    data = to_dict(scenario)
-    keys = []
-    for assignment in assignments:
-        key, sep, raw = assignment.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ScenarioError(f"--set {assignment!r}; expected key=value, such as cluster.nodes=16")
-        *parents, leaf = key.split(".")
-        table = data
-        for i, part in enumerate(parents):
-            table = table.setdefault(part, {})
-            if not isinstance(table, dict):
-                raise ScenarioError(f"{'.'.join(parents[: i + 1])} is a value, not a table; cannot set {key}")
-        if key in keys:
-            warnings.warn(f"--set {key} is given more than once; the last value, {shown(raw.strip())}, is used", stacklevel=2)
-        table[leaf] = _parse_literal(raw.strip())
-        keys.append(key)
-    if "time_limit" in keys and "iterations" not in keys:
-        data["iterations"] = None
-    return from_dict(data)
-
-
-def _default_eval_every(scenario: Scenario) -> int:
-    """About 20 evaluation points over the run, 200 with a target; none without learning math."""
-    if scenario.timing_only:
-        return 0
-    points = 200 if scenario.has_target else 20
-    return max(1, (scenario.iterations or 200) // points)
-
-
-def _parse_literal(raw: str) -> Any:
-    try:
-        return parse_toml(f"v = {raw}", "value")["v"]
-    except ScenarioError:
-        return raw

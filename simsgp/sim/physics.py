@@ -27,8 +27,8 @@ import numpy as np
 from simsgp.errors import SimsgpError
 
 if TYPE_CHECKING:
-    from simsgp.result import Result
-    from simsgp.topology import Topology
+    from simsgp.report.result import Result
+    from simsgp.sim.topology import Topology
 
 __all__ = [
     "RTOL",

@@ -27,13 +27,13 @@ import numpy as np
 
 from simsgp import algorithms
 from simsgp.errors import ScenarioError, SimsgpError, shown
-from simsgp.records import FIELDS
 from simsgp.scenario import algorithm_params
+from simsgp.sim.records import FIELDS
 from simsgp.tasks import payload_bytes
 
 if TYPE_CHECKING:
     from simsgp.scenario import Scenario
-    from simsgp.world import Run
+    from simsgp.sim.world import Run
 
 __all__ = [
     "EVENTS_PER_SECOND",
@@ -261,7 +261,7 @@ def check_times(records: dict[str, np.ndarray], now: float) -> None:
     >>> check_times({"end": np.array([[1.0, np.inf]])}, 1.0)
     Traceback (most recent call last):
     ...
-    simsgp.budget.ResourceError: simulated time overflowed: end of iteration 0 of node 1 is inf; expected values that keep a run under 1e+15 simulated seconds
+    simsgp.sim.budget.ResourceError: simulated time overflowed: end of iteration 0 of node 1 is inf; expected values that keep a run under 1e+15 simulated seconds
     """
     for name in ("start", "compute_end", "end"):
         if name in records:
@@ -297,7 +297,7 @@ def _worst_message(scenario: Scenario, run: Run) -> tuple[str, float, str]:
     net = scenario.network
     if latency >= transfer:
         return "network.latency", latency + transfer, f"a message with a latency of {latency:.3g} s"
-    from simsgp.topology import host_figures
+    from simsgp.sim.topology import host_figures
 
     own = net.bandwidth is None or net.bandwidth == host_figures(net.topology)["bandwidth"]  # the file's, not the user's
     field = "task.payload" if own or run.nbytes > 1e300 else "network.bandwidth"

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from simsgp.outputs import check_file_target, write_atomic
-from simsgp.result import Result, jsonable
+from simsgp.report.result import Result, jsonable
 
 __all__ = ["check_trace_target", "chrome_trace", "is_simsgp_trace", "write_chrome_trace"]
 

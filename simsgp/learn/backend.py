@@ -1,6 +1,6 @@
 """Array backends: the node math on numpy (default), PyTorch or CuPy.
 
-The pure kernels (:mod:`simsgp.pushsum`, :mod:`simsgp.optim`, the tasks in
+The pure kernels (:mod:`simsgp.learn.pushsum`, :mod:`simsgp.learn.optim`, the tasks in
 :mod:`simsgp.tasks`) are written against the Python array API standard and
 find their namespace with :func:`array_namespace`, so the same code runs on
 numpy arrays, torch tensors (CPU or CUDA) and cupy arrays. A :class:`Backend`
@@ -55,7 +55,7 @@ def _numpy_namespace() -> types.SimpleNamespace:
     standard requires.
     """
     ns = types.SimpleNamespace(**{k: v for k, v in vars(_compat_numpy).items() if not k.startswith("__")})
-    ns.__name__ = "simsgp.backend.numpy"
+    ns.__name__ = "simsgp.learn.backend.numpy"
 
     def take(x: Any, indices: Any, /, *, axis: int | None = None) -> Any:
         return x.take(indices, axis=axis)

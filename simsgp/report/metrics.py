@@ -2,7 +2,7 @@
 
 Pure functions: they read arrays and the task, never the clock. Node models
 ``z`` and weights ``w`` may be arrays of any backend (see
-:mod:`simsgp.backend`); the metrics are computed there and returned as floats.
+:mod:`simsgp.learn.backend`); the metrics are computed there and returned as floats.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from simsgp.backend import array_namespace
+from simsgp.learn.backend import array_namespace
 
 __all__ = [
     "EVALUATION_FIELDS",
@@ -145,7 +145,7 @@ def summarize(
     Parameters
     ----------
     records : dict of ndarray
-        Arrays of shape ``(iterations, nodes)`` as from :class:`simsgp.records.Records`.
+        Arrays of shape ``(iterations, nodes)`` as from :class:`simsgp.sim.records.Records`.
     z : array, shape (nodes, d)
         Final de-biased parameters of every node.
     w : array, shape (nodes,)

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 from simsgp._version import __version__
-from simsgp.metrics import EVALUATION_FIELDS
-from simsgp.pushsum import debias
+from simsgp.learn.pushsum import debias
+from simsgp.report.metrics import EVALUATION_FIELDS
 from simsgp.scenario import Scenario, to_dict
 
 __all__ = ["Result", "jsonable"]
@@ -57,11 +57,11 @@ class Result:
     version : str
         simsgp version that produced it.
     records : dict of ndarray
-        Per-iteration, per-node arrays (see :data:`simsgp.records.FIELDS`).
+        Per-iteration, per-node arrays (see :data:`simsgp.sim.records.FIELDS`).
     evaluations : dict of ndarray
         Loss, accuracy and consensus of the node models against iterations and
         simulated time, one entry per evaluation point (see
-        :data:`simsgp.metrics.EVALUATION_FIELDS`).
+        :data:`simsgp.report.metrics.EVALUATION_FIELDS`).
     messages : ndarray, shape (k, 5), or None
         With ``scenario.trace``: ``src, dst, t_send, t_delivered, nbytes`` of
         every message in delivery order (hosts after the workers are servers).
@@ -70,7 +70,7 @@ class Result:
     weights : ndarray, shape (nodes,)
         Final push-sum weights (all ones for algorithms without push-sum).
     summary : dict
-        Summary metrics (see :func:`simsgp.metrics.summarize`).
+        Summary metrics (see :func:`simsgp.report.metrics.summarize`).
     custom : dict of str
         What was given beside the scenario (``"task"``, ``"graph"``,
         ``"compute"``: a line describing each user object); those scenario

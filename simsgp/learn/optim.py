@@ -5,7 +5,7 @@ SGP code): ``g <- g + wd * x``; ``b <- m * b + g``; the step is ``g + m * b``
 with Nesterov momentum, ``b`` without; ``x <- x - lr * step``.
 
 Only array operators are used, so the same code runs on numpy arrays, torch
-tensors and cupy arrays (see :mod:`simsgp.backend`).
+tensors and cupy arrays (see :mod:`simsgp.learn.backend`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ even when out-degrees differ and ``w`` drifts away from 1 (Kempe et al. 2003;
 Assran et al. 2019, Algorithm 1).
 
 The functions are written against the Python array API (see
-:mod:`simsgp.backend`): they take numpy arrays, torch tensors or cupy arrays
+:mod:`simsgp.learn.backend`): they take numpy arrays, torch tensors or cupy arrays
 and return arrays of the same library on the same device. Weights, degrees
 and mixing matrices given as Python or numpy numbers are moved there as
 float64.
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from simsgp.backend import array_namespace, device
+from simsgp.learn.backend import array_namespace, device
 
 __all__ = ["debias", "mix", "receive", "share"]
 

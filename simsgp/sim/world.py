@@ -11,7 +11,7 @@
   processes report an iteration; :class:`GossipRun` adds the
   communication graph for the algorithms that have one.
 
-The engine (:mod:`simsgp.engine`) builds them from a resolved scenario; an
+The engine (:mod:`simsgp.sim.engine`) builds them from a resolved scenario; an
 algorithm never reads the scenario, only its own parameters and these.
 """
 
@@ -26,19 +26,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simsgp.errors import DivergenceError
-from simsgp.metrics import EVALUATION_FIELDS, evaluate
-from simsgp.optim import SGDConfig
-from simsgp.pushsum import debias
+from simsgp.learn.optim import SGDConfig
+from simsgp.learn.pushsum import debias
+from simsgp.report.metrics import EVALUATION_FIELDS, evaluate
 
 if TYPE_CHECKING:
     import simpy
 
-    from simsgp.backend import Backend
-    from simsgp.cluster import ComputeTimes
-    from simsgp.flows import Network
     from simsgp.graphs import GraphSchedule
-    from simsgp.mailbox import Mailbox
-    from simsgp.records import Records
+    from simsgp.learn.backend import Backend
+    from simsgp.sim.cluster import ComputeTimes
+    from simsgp.sim.flows import Network
+    from simsgp.sim.mailbox import Mailbox
+    from simsgp.sim.records import Records
 
 __all__ = ["GossipRun", "Learner", "ModelState", "Run", "World"]
 

@@ -1,4 +1,4 @@
-"""Flows with max-min fair sharing: messages moved over the links of a :class:`~simsgp.topology.Topology`.
+"""Flows with max-min fair sharing: messages moved over the links of a :class:`~simsgp.sim.topology.Topology`.
 
 A message from host ``src`` to host ``dst`` is a *flow* over the links of its
 route. Messages between the same pair of hosts go in order over one
@@ -30,8 +30,8 @@ import numpy as np
 import simpy
 from simpy.events import Event
 
-from simsgp.simpy_internals import succeed_after
-from simsgp.topology import Topology
+from simsgp.sim.simpy_internals import succeed_after
+from simsgp.sim.topology import Topology
 
 __all__ = ["Network"]
 
@@ -101,7 +101,7 @@ class Network:
 
     Examples
     --------
-    >>> from simsgp.topology import star
+    >>> from simsgp.sim.topology import star
     >>> env = simpy.Environment()
     >>> net = Network(env, star(2, bandwidth=100.0, latency=0.5))
     >>> done = net.send(0, 1, 200.0, value="hello")

@@ -7,7 +7,7 @@ message from one host to another crosses and the latency it pays once.
 :func:`sites` (data centres joined by wide-area links) build them and check
 their figures; :func:`load_topology` builds one from a TOML file, a shipped
 one of :data:`TOPOLOGY_DIR` (:func:`available_topologies`) or any path.
-How messages share these links is :mod:`simsgp.flows`.
+How messages share these links is :mod:`simsgp.sim.flows`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parent.parent  # simsgp/
 TOPOLOGY_DIR = _PACKAGE / "topologies" if (_PACKAGE / "topologies").is_dir() else _PACKAGE.parent / "topologies"
 """Folder of the shipped physical network descriptions (TOML files).
 
