@@ -79,6 +79,14 @@ class Registry(Generic[M]):
             fail(f"{label}: {method}", getattr(member, method, None), f"a method {method}(...) (see the protocol)")
         self.add(name, member, replace=replace)
 
+    def remove(self, name: str) -> None:
+        """Forget the member a user registered as ``name`` (the built-ins stay)."""
+        if name in self._builtin:
+            fail(self.field, name, f"a member registered by the user; the built-ins {sorted(self._builtin)} stay")
+        if name not in self._members:
+            fail(self.field, name, f"a registered name, one of {self.names()}")
+        del self._members[name]
+
     def get(self, name: str) -> M:
         """The member called ``name``; an unknown name is a :class:`ScenarioError` listing the known ones."""
         if name not in self._members and name in self._builtin:

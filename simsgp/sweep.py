@@ -80,16 +80,7 @@ from simsgp.errors import ScenarioError, SimsgpError, shown
 from simsgp.outputs import check_file_target, check_folder_target, write_atomic
 from simsgp.report.progress import ProgressLine
 from simsgp.report.result import jsonable
-from simsgp.scenario import (
-    Scenario,
-    applies,
-    apply_overrides,
-    from_dict,
-    input_files,
-    load,
-    resolve,
-    to_dict,
-)
+from simsgp.scenario import Scenario, applies, apply_overrides, from_dict, input_files, load, resolve, to_dict
 from simsgp.scenario.loader import _parse_literal
 from simsgp.sim.budget import Limits
 from simsgp.sim.engine import run

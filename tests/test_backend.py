@@ -16,13 +16,7 @@ import pytest
 from simsgp.algorithms import ALGORITHMS
 from simsgp.errors import ScenarioError
 from simsgp.learn import pushsum
-from simsgp.learn.backend import (
-    BACKENDS,
-    DEVICES,
-    Backend,
-    array_namespace,
-    get_backend,
-)
+from simsgp.learn.backend import BACKENDS, DEVICES, Backend, array_namespace, get_backend
 from simsgp.learn.optim import SGDConfig, sgd_update
 from simsgp.scenario import apply_overrides, from_dict, resolve
 from simsgp.sim.engine import run

@@ -7,13 +7,7 @@ from hypothesis import strategies as st
 
 import simsgp.sim.cluster
 from simsgp.errors import ScenarioError
-from simsgp.sim.cluster import (
-    ComputeTimes,
-    load_trace,
-    lognormal_params,
-    speed_profile,
-    warp,
-)
+from simsgp.sim.cluster import ComputeTimes, load_trace, lognormal_params, speed_profile, warp
 
 
 def _draws(ct, node, k, now=0.0):

@@ -7,12 +7,12 @@ built-in algorithms' are.
 """
 
 import csv
+import sys
 from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 import pytest
-import user_algorithm
 
 import simsgp
 from simsgp import algorithms
@@ -22,6 +22,16 @@ from simsgp.sim.engine import build
 from simsgp.sweep import run_sweep
 
 NODES, COMPUTE, PAYLOAD = 4, 0.1, 1e6
+
+
+@pytest.fixture(autouse=True, scope="module")
+def user_algorithm():
+    """Import the user's file (it registers "local-sgp"), and forget it afterwards so other tests see the built-ins."""
+    import user_algorithm
+
+    yield user_algorithm
+    algorithms.ALGORITHMS.remove("local-sgp")
+    sys.modules.pop("user_algorithm")
 BANDWIDTH, LATENCY = 1.25e9, 2e-5  # the star-10gbe topology's hosts
 
 
@@ -92,7 +102,7 @@ def test_a_user_algorithm_s_parameters_are_checked_like_the_built_ins():
     assert switched.algorithm.params == {"local_steps": 3}  # Local SGD has local_steps too
 
 
-def test_register_refuses_a_taken_name_and_an_incomplete_algorithm():
+def test_register_refuses_a_taken_name_and_an_incomplete_algorithm(user_algorithm):
     with pytest.raises(ScenarioError, match=r"algorithm.name='local-sgp'; expected a name not taken already"):
         algorithms.register(user_algorithm.LocalSGP)
 
@@ -114,6 +124,8 @@ def test_register_refuses_a_taken_name_and_an_incomplete_algorithm():
     with pytest.raises(ScenarioError, match=r"params='Needs'; expected a dataclass whose fields all have defaults"):
         algorithms.register(Required)
     assert "broken" not in algorithms.names()
+    with pytest.raises(ScenarioError, match=r"algorithm.name='sgp'; expected a member registered by the user"):
+        algorithms.ALGORITHMS.remove("sgp")
 
 
 def test_a_sweep_over_a_key_of_one_algorithm_does_not_multiply_the_others(tmp_path):

@@ -5,16 +5,7 @@ import dataclasses
 import pytest
 
 from simsgp.errors import ScenarioError
-from simsgp.scenario import (
-    Scenario,
-    apply_overrides,
-    from_dict,
-    load,
-    loads,
-    presets,
-    resolve,
-    to_dict,
-)
+from simsgp.scenario import Scenario, apply_overrides, from_dict, load, loads, presets, resolve, to_dict
 from simsgp.sim.engine import run
 
 

@@ -14,14 +14,7 @@ import simsgp
 from simsgp import sweep
 from simsgp.errors import ScenarioError, SimsgpError
 from simsgp.scenario import apply_overrides, from_dict, to_dict
-from simsgp.sweep import (
-    cli_sweep,
-    expand_grid,
-    load_runs,
-    parse_grid,
-    run_sweep,
-    scenario_key,
-)
+from simsgp.sweep import cli_sweep, expand_grid, load_runs, parse_grid, run_sweep, scenario_key
 
 TINY = {"iterations": 5, "eval_every": 0, "cluster": {"nodes": 2}, "task": {"payload": "task"}}
 

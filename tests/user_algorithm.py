@@ -17,7 +17,7 @@ from typing import Any
 
 import simsgp
 from simsgp.algorithms import GraphParams
-from simsgp.algorithms.steps import held_weight, mix_in, push, sgd_step, start_compute
+from simsgp.algorithms.steps import gossip_round, held_weight, per_node, sgd_step, start_compute
 from simsgp.sim.world import GossipRun
 
 
@@ -44,23 +44,17 @@ class LocalSGP:
 
     def start(self, run: GossipRun, params: LocalSGPParams) -> None:
         """One process per node."""
-        for node in range(run.n):
-            run.world.env.process(_node(run, node, params.local_steps))
+        per_node(run, _node, params.local_steps)
 
 
 def _node(run: GossipRun, i: int, local_steps: int) -> Generator[Any, Any, None]:
-    env, graph, mailbox = run.world.env, run.graph, run.world.mailboxes[i]
+    env = run.world.env
     for t in range(run.iterations):
         start = env.now
         batch, computed = start_compute(run, i)
         yield computed
         compute_end = env.now
-        loss, x = sgd_step(run, i, batch)
-        run.state.x[i] = x
+        loss, run.state.x[i] = sgd_step(run, i, batch)
         if (t + 1) % local_steps == 0:
-            r = t // local_steps  # the mixing round
-            keep_x, keep_w, sent = push(run, i, r, x, run.state.w[i], graph.out_peers(r)[i])
-            arrived = yield mailbox.get(r, len(graph.in_peers(r)[i]))
-            yield env.all_of(sent)
-            mix_in(run, i, keep_x, keep_w, arrived)
+            yield from gossip_round(run, i, t // local_steps, run.state.x[i])  # SGP's push-sum round
         run.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)

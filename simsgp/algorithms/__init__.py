@@ -12,34 +12,7 @@ A new algorithm is one file, in the package or in the user's own code: see
 imports no algorithm; each is imported when a scenario first names it.
 """
 
-from simsgp.algorithms.base import (
-    ALGORITHMS,
-    Algorithm,
-    GraphParams,
-    NoParams,
-    ServerParams,
-    analytic_names,
-    default_graph,
-    get,
-    has_graph,
-    names,
-    register,
-    servers,
-    with_graph,
-)
+from simsgp.algorithms import base
+from simsgp.algorithms.base import *  # (the family's public names: the protocol, register, lookups)
 
-__all__ = [
-    "ALGORITHMS",
-    "Algorithm",
-    "GraphParams",
-    "NoParams",
-    "ServerParams",
-    "analytic_names",
-    "default_graph",
-    "get",
-    "has_graph",
-    "names",
-    "register",
-    "servers",
-    "with_graph",
-]
+__all__ = base.__all__

@@ -26,18 +26,13 @@ import numpy as np
 
 from simsgp.algorithms._analytic import gradients, run_iterations, unsupported
 from simsgp.algorithms.base import register
-from simsgp.algorithms.steps import draw_batch, gradient, wait
+from simsgp.algorithms.steps import draw_batch, gradient, per_node, wait
 from simsgp.checks import fraction, one_of, positive
 from simsgp.learn.backend import array_namespace
 from simsgp.learn.optim import sgd_update
 from simsgp.sim import analytic
 from simsgp.sim.budget import check_count
-from simsgp.sim.collectives import (
-    COLLECTIVES,
-    allreduce,
-    bucket_sizes,
-    messages_per_node,
-)
+from simsgp.sim.collectives import COLLECTIVES, allreduce, bucket_sizes, messages_per_node
 
 if TYPE_CHECKING:
     from simsgp.sim.world import Run
@@ -145,8 +140,7 @@ class AllreduceSGD:
         """Start one allreduce-SGD process per node."""
         average = MeanOnce(run.state.backend.zeros(run.state.x.shape))
         buckets = params.buckets(run.nbytes)
-        for node in range(run.n):
-            run.world.env.process(_node(run, node, average, buckets, params))
+        per_node(run, _node, average, buckets, params)
 
     def run_analytic(self, run: Run, params: AllreduceParams) -> None:
         """Time every iteration with :class:`RingTimer` instead of flows; same math, same records."""

@@ -39,6 +39,7 @@ from simsgp.checks import at_least, one_of
 from simsgp.registry import Registry
 
 __all__ = [
+    "ALGORITHMS",
     "Algorithm",
     "GraphParams",
     "NoParams",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from simsgp import graphs
 from simsgp.algorithms.base import GraphParams, register
-from simsgp.algorithms.steps import held_weight, mix_in, push, sgd_step, start_compute
+from simsgp.algorithms.steps import held_weight, mix_in, per_node, push, sgd_step, start_compute
 
 if TYPE_CHECKING:
     from simsgp.sim.mailbox import Message
@@ -49,8 +49,7 @@ class DPSGD:
 
     def start(self, run: GossipRun, params: DPSGDParams) -> None:
         """Start one D-PSGD process per node."""
-        for node in range(run.n):
-            run.world.env.process(_node(run, node))
+        per_node(run, _node)
 
 
 def _node(run: GossipRun, i: int) -> Generator[Any, Any, None]:

@@ -17,7 +17,7 @@ import numpy as np
 from simsgp.algorithms._analytic import gradients, run_iterations
 from simsgp.algorithms.allreduce import CollectiveParams, MeanOnce, RingTimer
 from simsgp.algorithms.base import register
-from simsgp.algorithms.steps import sgd_step, start_compute
+from simsgp.algorithms.steps import per_node, sgd_step, start_compute
 from simsgp.checks import at_least
 from simsgp.learn.optim import sgd_update
 from simsgp.sim.collectives import allreduce, messages_per_node
@@ -53,8 +53,7 @@ class LocalSGD:
     def start(self, run: Run, params: LocalSGDParams) -> None:
         """Start one Local SGD process per node."""
         average = MeanOnce(run.state.backend.zeros(run.state.x.shape))
-        for node in range(run.n):
-            run.world.env.process(_node(run, node, average, params))
+        per_node(run, _node, average, params)
 
     def run_analytic(self, run: Run, params: LocalSGDParams) -> None:
         """Local steps on the stacked state; the parameter allreduce timed by :class:`RingTimer`."""

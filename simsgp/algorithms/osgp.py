@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from simsgp.algorithms.base import GraphParams, register
-from simsgp.algorithms.steps import held_weight, mix_in, push, sgd_step, start_compute
+from simsgp.algorithms.steps import held_weight, mix_in, per_node, push, sgd_step, start_compute
 from simsgp.checks import at_least
 
 if TYPE_CHECKING:
@@ -78,8 +78,7 @@ class OSGP:
     def start(self, run: GossipRun, params: OSGPParams) -> None:
         """Start one overlap-SGP process per node."""
         rounds = _Rounds(run.n)
-        for node in range(run.n):
-            run.world.env.process(_node(run, node, rounds, params.tau))
+        per_node(run, _node, rounds, params.tau)
 
 
 class _Rounds:

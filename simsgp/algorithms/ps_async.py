@@ -21,7 +21,7 @@ import numpy as np
 
 from simsgp.algorithms._servers import ServerState
 from simsgp.algorithms.base import ServerParams, register
-from simsgp.algorithms.steps import gradient, start_compute
+from simsgp.algorithms.steps import gradient, per_node, start_compute
 from simsgp.sim.mailbox import post
 
 if TYPE_CHECKING:
@@ -48,8 +48,7 @@ class AsynchronousParameterServer:
 def start_servers(run: Run, count: int, compensate: Compensation | None = None) -> None:
     """Start the workers and ``count`` servers; each server applies ``compensate`` to a gradient first."""
     servers = ServerState(run, count)
-    for node in range(run.n):
-        run.world.env.process(_worker(run, node, servers))
+    per_node(run, _worker, servers)
     for s in range(len(servers.hosts)):
         run.world.env.process(_server(run, s, servers, compensate))
 

@@ -18,7 +18,7 @@ import numpy as np
 from simsgp.algorithms._analytic import gradients, run_iterations, unsupported
 from simsgp.algorithms._servers import ServerState
 from simsgp.algorithms.base import ServerParams, register
-from simsgp.algorithms.steps import gradient, start_compute
+from simsgp.algorithms.steps import gradient, per_node, start_compute
 from simsgp.sim import analytic
 from simsgp.sim.mailbox import post
 
@@ -38,8 +38,7 @@ class SynchronousParameterServer:
     def start(self, run: Run, params: ServerParams) -> None:
         """Start the worker and server processes."""
         servers = ServerState(run, params.servers)
-        for node in range(run.n):
-            run.world.env.process(_worker(run, node, servers))
+        per_node(run, _worker, servers)
         for s in range(len(servers.hosts)):
             run.world.env.process(_server(run, s, servers))
 

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from simsgp.algorithms.base import GraphParams, register
-from simsgp.algorithms.steps import held_weight, mix_in, push, sgd_step, start_compute
-from simsgp.sim.simpy_internals import is_processed
+from simsgp.algorithms.steps import gossip_round, held_weight, per_node, sgd_step, start_compute
 
 if TYPE_CHECKING:
     from simsgp.sim.world import GossipRun
@@ -51,22 +50,16 @@ class SGP:
 
     def start(self, run: GossipRun, params: SGPParams) -> None:
         """Start one SGP process per node."""
-        for node in range(run.n):
-            run.world.env.process(_node(run, node))
+        per_node(run, _node)
 
 
 def _node(run: GossipRun, i: int) -> Generator[Any, Any, None]:
-    env, graph, mailbox = run.world.env, run.graph, run.world.mailboxes[i]
+    env = run.world.env
     for t in range(run.iterations):
         start = env.now
         batch, computed = start_compute(run, i)
         yield computed
         compute_end = env.now
         loss, x = sgd_step(run, i, batch)
-        x_keep, w_keep, sent = push(run, i, t, x, run.state.w[i], graph.out_peers(t)[i])
-        arrived = yield mailbox.get(t, len(graph.in_peers(t)[i]))
-        for delivered in sent:  # own pushes delivered too (usually already: their callbacks have run)
-            if not is_processed(delivered):
-                yield delivered
-        mix_in(run, i, x_keep, w_keep, arrived)
+        yield from gossip_round(run, i, t, x)
         run.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)

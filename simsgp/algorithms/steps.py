@@ -10,7 +10,7 @@ schedule matters.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,14 +18,21 @@ import numpy as np
 from simsgp.learn.optim import sgd_update
 from simsgp.learn.pushsum import debias, receive, share
 from simsgp.sim.mailbox import Message, post
+from simsgp.sim.simpy_internals import is_processed
 
 if TYPE_CHECKING:
     import simpy
 
-    from simsgp.sim.world import Run
+    from simsgp.sim.world import GossipRun, Run
 
 
-__all__ = ["draw_batch", "gradient", "held_weight", "mix_in", "push", "sgd_step", "start_compute", "wait"]
+__all__ = ["draw_batch", "gossip_round", "gradient", "held_weight", "mix_in", "per_node", "push", "sgd_step", "start_compute", "wait"]
+
+
+def per_node(run: Run, process: Callable[..., Generator[Any, Any, None]], *args: Any) -> None:
+    """Start ``process(run, node, *args)`` as a SimPy process for every worker node."""
+    for node in range(run.n):
+        run.world.env.process(process(run, node, *args))
 
 
 def start_compute(run: Run, i: int) -> tuple[Any, simpy.Event]:
@@ -85,6 +92,23 @@ def push(
     x_share, w_share = share(x, w, len(peers)) if run.learner.math else (x, w)
     sent = [post(run.world.network, run.world.mailboxes, i, j, tag, (x_share, w_share), run.nbytes) for j in peers]
     return x_share, w_share, sent
+
+
+def gossip_round(run: GossipRun, i: int, r: int, x: Any) -> Generator[Any, Any, None]:
+    """Node ``i``'s push-sum round ``r`` as SGP runs it (a generator: ``yield from`` it).
+
+    Push shares of ``(x, w_i)`` to the out-peers of round ``r``'s graph,
+    wait until the in-peers' shares of round ``r`` have arrived and this
+    node's own sends are delivered (the official code's gossip thread
+    returns only then), and add the shares.
+    """
+    graph = run.graph
+    x_keep, w_keep, sent = push(run, i, r, x, run.state.w[i], graph.out_peers(r)[i])
+    arrived = yield run.world.mailboxes[i].get(r, len(graph.in_peers(r)[i]))
+    for delivered in sent:  # own pushes delivered too (usually already: their callbacks have run)
+        if not is_processed(delivered):
+            yield delivered
+    mix_in(run, i, x_keep, w_keep, arrived)
 
 
 def mix_in(run: Run, i: int, x: np.ndarray, w: float | np.ndarray, arrived: Sequence[Message]) -> None:

@@ -13,53 +13,9 @@ Examples
 0.001
 """
 
-from simsgp.scenario.loader import (
-    apply_overrides,
-    from_dict,
-    load,
-    loads,
-    parse_toml,
-    presets,
-    read_text,
-    to_dict,
-)
-from simsgp.scenario.resolver import algorithm_params, input_files, resolve, task_params
-from simsgp.scenario.schema import (
-    AlgorithmConfig,
-    ClusterConfig,
-    ComputeConfig,
-    FailureWindow,
-    NetworkConfig,
-    Scenario,
-    StragglerWindow,
-    TaskConfig,
-    TransientConfig,
-    applies,
-    params_of,
-)
+from simsgp.scenario import loader, resolver, schema
+from simsgp.scenario.loader import *  # (reading and writing scenarios)
+from simsgp.scenario.resolver import *  # (resolution)
+from simsgp.scenario.schema import *  # (the dataclasses and their checks)
 
-__all__ = [
-    "AlgorithmConfig",
-    "ClusterConfig",
-    "ComputeConfig",
-    "FailureWindow",
-    "NetworkConfig",
-    "Scenario",
-    "StragglerWindow",
-    "TaskConfig",
-    "TransientConfig",
-    "algorithm_params",
-    "applies",
-    "apply_overrides",
-    "from_dict",
-    "input_files",
-    "load",
-    "loads",
-    "params_of",
-    "parse_toml",
-    "presets",
-    "read_text",
-    "resolve",
-    "task_params",
-    "to_dict",
-]
+__all__ = schema.__all__ + loader.__all__ + resolver.__all__

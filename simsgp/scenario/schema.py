@@ -22,14 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from simsgp import algorithms
-from simsgp.checks import (
-    existing_file,
-    fail,
-    nonnegative,
-    one_of,
-    positive,
-    unit_interval,
-)
+from simsgp.checks import existing_file, fail, nonnegative, one_of, positive, unit_interval
 from simsgp.errors import ScenarioError, shown
 from simsgp.registry import Registry
 
