@@ -17,7 +17,7 @@ from typing import Any
 
 import simsgp
 from simsgp.algorithms import GraphParams
-from simsgp.algorithms.steps import gossip_round, held_weight, per_node, sgd_step, start_compute
+from simsgp.algorithms.steps import compute_step, gossip_round, held_weight, per_node
 from simsgp.sim.world import GossipRun
 
 
@@ -51,10 +51,8 @@ def _node(run: GossipRun, i: int, local_steps: int) -> Generator[Any, Any, None]
     env = run.world.env
     for t in range(run.iterations):
         start = env.now
-        batch, computed = start_compute(run, i)
-        yield computed
+        loss, run.state.x[i] = yield from compute_step(run, i)
         compute_end = env.now
-        loss, run.state.x[i] = sgd_step(run, i, batch)
         if (t + 1) % local_steps == 0:
             yield from gossip_round(run, i, t // local_steps, run.state.x[i])  # SGP's push-sum round
         run.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)

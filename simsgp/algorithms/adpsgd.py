@@ -40,7 +40,7 @@ import numpy as np
 import simpy
 
 from simsgp.algorithms.base import GraphParams, register
-from simsgp.algorithms.steps import sgd_step, start_compute
+from simsgp.algorithms.steps import compute_step
 from simsgp.errors import GraphError
 
 if TYPE_CHECKING:
@@ -139,10 +139,8 @@ def _compute(run: GossipRun, i: int, progress: _Progress) -> Generator[Any, Any,
     for t in range(run.iterations):
         start = env.now
         read = run.state.xp.asarray(run.state.x[i], copy=True) if run.learner.math else None
-        batch, computed = start_compute(run, i)
-        yield computed
+        loss, run.state.x[i] = yield from compute_step(run, i, at=read)
         compute_end = env.now
-        loss, run.state.x[i] = sgd_step(run, i, batch, at=read)
         if t == last:
             progress.stopped[i].succeed()
             if progress.exchanging[i] is not None:

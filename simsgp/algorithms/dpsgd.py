@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from simsgp import graphs
 from simsgp.algorithms.base import GraphParams, register
-from simsgp.algorithms.steps import held_weight, mix_in, per_node, push, sgd_step, start_compute
+from simsgp.algorithms.steps import compute_step, held_weight, mix_in, per_node, push
 
 if TYPE_CHECKING:
     from simsgp.sim.mailbox import Message
@@ -57,10 +57,8 @@ def _node(run: GossipRun, i: int) -> Generator[Any, Any, None]:
     passive = i in graph.passive
     for t in range(run.iterations):
         start = env.now
-        batch, computed = start_compute(run, i)
-        yield computed
+        loss, x = yield from compute_step(run, i)
         compute_end = env.now
-        loss, x = sgd_step(run, i, batch)
         arrived = mailbox.get(t, len(graph.in_peers(t)[i]))
         if passive:
             yield arrived

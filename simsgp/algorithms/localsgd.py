@@ -17,7 +17,7 @@ import numpy as np
 from simsgp.algorithms._analytic import gradients, run_iterations
 from simsgp.algorithms.allreduce import CollectiveParams, MeanOnce, RingTimer
 from simsgp.algorithms.base import register
-from simsgp.algorithms.steps import per_node, sgd_step, start_compute
+from simsgp.algorithms.steps import compute_step, per_node
 from simsgp.checks import at_least
 from simsgp.learn.optim import sgd_update
 from simsgp.sim.collectives import allreduce, messages_per_node
@@ -75,10 +75,8 @@ def _node(run: Run, i: int, average: MeanOnce, params: LocalSGDParams) -> Genera
     env = run.world.env
     for t in range(run.iterations):
         start = env.now
-        batch, computed = start_compute(run, i)
-        yield computed
+        loss, run.state.x[i] = yield from compute_step(run, i)
         compute_end = env.now
-        loss, run.state.x[i] = sgd_step(run, i, batch)
         if (t + 1) % params.local_steps == 0:
             average.rows[i] = run.state.x[i]
             yield from allreduce(params.collective, run.world.network, run.world.mailboxes, i, run.n, run.nbytes, t)

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from simsgp.algorithms.base import GraphParams, register
-from simsgp.algorithms.steps import held_weight, mix_in, per_node, push, sgd_step, start_compute
+from simsgp.algorithms.steps import compute_step, held_weight, mix_in, per_node, push
 from simsgp.checks import at_least
 
 if TYPE_CHECKING:
@@ -138,10 +138,8 @@ def _node(run: GossipRun, i: int, rounds: _Rounds, tau: int) -> Generator[Any, A
         comm_end = env.now
         if t == last:
             rounds.close(run, i)
-        batch, computed = start_compute(run, i)
-        yield computed
+        loss, run.state.x[i] = yield from compute_step(run, i)
         compute_end = env.now
-        loss, run.state.x[i] = sgd_step(run, i, batch)
         if t == last:  # only the round in flight is added
             yield gossip.done
             mix_in(run, i, run.state.x[i], run.state.w[i], cast("list[Message]", gossip.arrived.value))

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from simsgp.algorithms.base import GraphParams, register
-from simsgp.algorithms.steps import gossip_round, held_weight, per_node, sgd_step, start_compute
+from simsgp.algorithms.steps import compute_step, gossip_round, held_weight, per_node
 
 if TYPE_CHECKING:
     from simsgp.sim.world import GossipRun
@@ -57,9 +57,7 @@ def _node(run: GossipRun, i: int) -> Generator[Any, Any, None]:
     env = run.world.env
     for t in range(run.iterations):
         start = env.now
-        batch, computed = start_compute(run, i)
-        yield computed
+        loss, x = yield from compute_step(run, i)
         compute_end = env.now
-        loss, x = sgd_step(run, i, batch)
         yield from gossip_round(run, i, t, x)
         run.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from simsgp.sim.world import GossipRun, Run
 
 
-__all__ = ["draw_batch", "gossip_round", "gradient", "held_weight", "mix_in", "per_node", "push", "sgd_step", "start_compute", "wait"]
+__all__ = ["compute_step", "draw_batch", "gossip_round", "gradient", "held_weight", "mix_in", "per_node", "push", "sgd_step", "start_compute", "wait"]
 
 
 def per_node(run: Run, process: Callable[..., Generator[Any, Any, None]], *args: Any) -> None:
@@ -43,6 +43,17 @@ def start_compute(run: Run, i: int) -> tuple[Any, simpy.Event]:
     """
     batch = draw_batch(run, i)
     return batch, wait(run, run.world.compute.duration(i, run.world.env.now))
+
+
+def compute_step(run: Run, i: int, at: Any = None) -> Generator[Any, Any, tuple[float, Any]]:
+    """Node ``i``'s compute phase, then its SGD step (a generator: ``loss, x = yield from compute_step(run, i)``).
+
+    The gradient is taken when the phase ends, at ``at`` (default: the
+    de-biased ``z_i`` then); returns ``(loss, new x_i)`` as :func:`sgd_step`.
+    """
+    batch, computed = start_compute(run, i)
+    yield computed
+    return sgd_step(run, i, batch, at)
 
 
 def draw_batch(run: Run, i: int) -> Any:
