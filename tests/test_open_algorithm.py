@@ -124,6 +124,20 @@ def test_register_refuses_a_taken_name_and_an_incomplete_algorithm(user_algorith
     with pytest.raises(ScenarioError, match=r"params='Needs'; expected a dataclass whose fields all have defaults"):
         algorithms.register(Required)
     assert "broken" not in algorithms.names()
+
+    @dataclass(frozen=True)
+    class Clashing:
+        lr: float = 0.1  # a common key of [algorithm]
+
+    class Shadowing(Required):
+        name, params = "shadowing", Clashing
+
+    algorithms.register(Shadowing)
+    try:
+        with pytest.raises(ScenarioError, match=r"parameter='lr'; expected a name other than the common keys"):
+            from_dict({"algorithm": {"name": "shadowing"}})
+    finally:
+        algorithms.ALGORITHMS.remove("shadowing")
     with pytest.raises(ScenarioError, match=r"algorithm.name='sgp'; expected a member registered by the user"):
         algorithms.ALGORITHMS.remove("sgp")
 

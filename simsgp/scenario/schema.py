@@ -231,6 +231,9 @@ def _own_params(family: Registry[Any], table: str, name: str, written: Mapping[s
     if not isinstance(written, Mapping):
         fail(f"{table}.params", written, "a table of the parameters of " + f"{table}.name={name!r}")
     fields = [f.name for f in dataclasses.fields(member.params)]
+    clash = sorted(set(fields) & set(_common_keys(table)))
+    if clash:
+        fail(f"{table}.name={name!r}: parameter", clash[0], f"a name other than the common keys {_common_keys(table)}")
     for key in written:
         if key not in fields:
             raise ScenarioError(_not_a_parameter(family, table, name, str(key), written[key], fields))
@@ -252,7 +255,7 @@ def _not_a_parameter(family: Registry[Any], table: str, name: str, key: str, val
             f"{table}.{key}={shown(value)}: not a parameter of {table}.name={name!r}; "
             f"its parameters are {sorted(fields) or 'none beyond the common keys'}; {key} is a parameter of {owners}"
         )
-    common = [f.name for f in dataclasses.fields(_FAMILIES[table][1]) if f.name != "params"]
+    common = _common_keys(table)
     near = difflib.get_close_matches(key, [*common, *fields], n=1)
     hint = f" (did you mean {near[0]!r}?)" if near else ""
     return f"{table}.{key}: unknown key{hint} for {table}.name={name!r}; expected one of {sorted([*common, *fields])}"
@@ -281,6 +284,11 @@ def applies(scenario_key: str, data: Mapping[str, Any]) -> bool:
     except ScenarioError:
         return True  # an unknown name: let validation say so
     return key in {f.name for f in dataclasses.fields(member.params)}
+
+
+def _common_keys(table: str) -> list[str]:
+    """The keys of ``[table]`` that every member takes (``name``, and the optimiser's for an algorithm)."""
+    return [f.name for f in dataclasses.fields(_FAMILIES[table][1]) if f.name != "params"]
 
 
 def _default_name(cls: type) -> str:
