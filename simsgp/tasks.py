@@ -786,9 +786,8 @@ class _DigitsTask:
         >>> sum(len(s) for s in skewed.shards)
         1438
         """
-        from sklearn.datasets import (
-            load_digits,  # scikit-learn loads only when a digits task is built
-        )
+        # scikit-learn loads only when a digits task is built
+        from sklearn.datasets import load_digits
 
         ShardParams(batch_size, partition, dirichlet_alpha)  # the checks of a scenario's task table
         images, labels = load_digits(return_X_y=True)

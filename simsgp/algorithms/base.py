@@ -110,9 +110,8 @@ class GraphParams:
     peers_per_itr: int = 1
 
     def __post_init__(self) -> None:
-        from simsgp.graphs import (
-            GRAPHS,  # the graph family, imported only when a scenario names a graph
-        )
+        # the graph family, imported only when a scenario names a graph
+        from simsgp.graphs import GRAPHS
 
         one_of("algorithm.graph", self.graph, GRAPHS)
         at_least("algorithm.peers_per_itr", self.peers_per_itr, 1)

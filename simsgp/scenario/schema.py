@@ -61,9 +61,8 @@ class ComputeConfig:
     path: str | None = None
 
     def __post_init__(self) -> None:
-        from simsgp.sim.cluster import (
-            COMPUTE_MODELS,  # (numpy and the simulator load when a value is checked)
-        )
+        # numpy and the simulator load when a value is checked
+        from simsgp.sim.cluster import COMPUTE_MODELS
 
         one_of("cluster.compute.model", self.model, COMPUTE_MODELS)
         positive("cluster.compute.mean", self.mean)
@@ -213,19 +212,24 @@ class TaskConfig:
     params: Mapping[str, Any] = field(default_factory=dict, metadata={"rest": True})
 
     def __post_init__(self) -> None:
-        from simsgp import (
-            tasks,  # the task family: its modules load only when a scenario is validated
-        )
+        # the task family: its modules load only when a scenario is validated
+        from simsgp import tasks
 
         tasks.payload_bytes(self.payload, 1)
         object.__setattr__(self, "params", _own_params(tasks.TASKS, "task", self.name, self.params))
 
 
 def _own_params(family: Registry[Any], table: str, name: str, written: Mapping[str, Any]) -> dict[str, Any]:
-    """The keys ``written`` for member ``name`` of ``family``, checked against its parameter dataclass.
+    """The keys ``written`` for member ``name`` of ``family``, checked, with their types converted (int to float)."""
+    built = params_of(family, table, name, written)
+    return {key: getattr(built, key) for key in written}
 
-    Returns them with their types converted (int to float), in the order
-    written; values that break the dataclass's own checks raise.
+
+def params_of(family: Registry[Any], table: str, name: str, written: Mapping[str, Any]) -> Any:
+    """The parameter dataclass of member ``name`` of ``family``, built from the keys ``written`` (defaults for the rest).
+
+    A key the member does not have, a value of the wrong type and one that
+    breaks the dataclass's own checks raise :class:`ScenarioError`.
     """
     member = family.get(name)
     if not isinstance(written, Mapping):
@@ -237,14 +241,7 @@ def _own_params(family: Registry[Any], table: str, name: str, written: Mapping[s
     for key in written:
         if key not in fields:
             raise ScenarioError(_not_a_parameter(family, table, name, str(key), written[key], fields))
-    built = build(member.params, written, f"{table}.", context=f"{table}.name={name!r}")
-    return {key: getattr(built, key) for key in written}
-
-
-def params_of(family: Registry[Any], table: str, name: str, values: Mapping[str, Any]) -> Any:
-    """The parameter dataclass of member ``name`` built from ``values`` (checked, defaults filled)."""
-    return build(family.get(name).params, _own_params(family, table, name, values), f"{table}.", context=f"{table}.name={name!r}")
-
+    return build(member.params, written, f"{table}.", context=f"{table}.name={name!r}")
 
 
 def _not_a_parameter(family: Registry[Any], table: str, name: str, key: str, value: Any, fields: list[str]) -> str:
