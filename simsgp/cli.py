@@ -1,4 +1,4 @@
-"""Command line: ``simsgp run | sweep | plot | graphs | scenarios | reproduce | calibrate``.
+"""Command line: ``simsgp run | sweep | plot | graphs | scenarios | keys | show | reproduce | calibrate``.
 
 Only parses arguments and prints; every error a user can cause is reported in
 one line on stderr with exit status 2.
@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from simsgp import scenario as scenario_mod
+from simsgp._version import __version__
 from simsgp.errors import SimsgpError
 
 if TYPE_CHECKING:  # the commands import the simulator when they run, so that --help starts at once
@@ -27,9 +28,13 @@ __all__ = ["format_summary", "main"]
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simsgp", description="Simulate decentralized training in virtual time.")
+    parser.add_argument("--version", action="version", version=f"simsgp {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run_cmd = commands.add_parser("run", help="run one scenario and print its summary")
+    run_cmd = commands.add_parser(
+        "run", help="run one scenario and print its summary",
+        epilog="Every scenario key, with its type, default, unit and meaning: simsgp keys [SECTION].",
+    )
     _scenario_arguments(run_cmd)
     run_cmd.add_argument("--json", action="store_true", help="print the result as one JSON object")
     run_cmd.add_argument("--trace", metavar="PATH", help="write a Chrome/Perfetto trace of the virtual timeline")
@@ -77,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     graphs_cmd.add_argument("--peers", type=int, default=1, help="peers per iteration (default 1)")
 
     commands.add_parser("scenarios", help="list the built-in scenario presets")
+
+    keys_cmd = commands.add_parser("keys", help="every scenario key: type, default, unit and meaning")
+    keys_cmd.add_argument("section", nargs="?", default=None, help="a dotted prefix, such as cluster or algorithm.tau")
+
+    show_cmd = commands.add_parser("show", help="print the resolved scenario as TOML, quantities also in units")
+    _scenario_arguments(show_cmd)
 
     reproduce_cmd = commands.add_parser("reproduce", help="simulate a published table beside its figures")
     reproduce_cmd.add_argument("what", choices=["paper"], help="paper: seconds per iteration of Assran et al., ICML 2019")
@@ -313,6 +324,20 @@ def _scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys(args: argparse.Namespace) -> int:
+    from simsgp.scenario.keys import format_keys, keys, select
+
+    print(format_keys(select(keys(), args.section)))
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from simsgp.scenario.display import format_scenario
+
+    print(format_scenario(scenario_mod.resolve(_load(args))), end="")
+    return 0
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     from simsgp import calibrate, paper
 
@@ -355,6 +380,8 @@ _COMMANDS = {
     "plot": _plot,
     "graphs": _graphs,
     "scenarios": _scenarios,
+    "keys": _keys,
+    "show": _show,
     "reproduce": _reproduce,
     "calibrate": _calibrate,
 }

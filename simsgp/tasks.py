@@ -50,6 +50,7 @@ import numpy.typing as npt
 
 from simsgp.checks import at_least, nonnegative, one_of, positive
 from simsgp.errors import ScenarioError
+from simsgp.fields import setting
 from simsgp.learn.backend import Backend
 from simsgp.registry import Registry
 
@@ -1309,9 +1310,9 @@ def _accuracy(logits: FloatArray, labels: IntArray, xp: Any) -> FloatArray:
 class QuadraticParams:
     """The quadratic's parameters: ``dim`` (parameters), ``noise`` (gradient noise std) and ``heterogeneity`` (spread of the node centres)."""
 
-    dim: int = 10
-    noise: float = 0.0
-    heterogeneity: float = 1.0
+    dim: int = setting(10, help="number of parameters")
+    noise: float = setting(0.0, help="standard deviation of the gradient noise")
+    heterogeneity: float = setting(1.0, help="spread of the nodes' optima around the common one")
 
     def __post_init__(self) -> None:
         at_least("task.dim", self.dim, 1)
@@ -1329,9 +1330,9 @@ class ShardParams:
     (smaller: more skewed).
     """
 
-    batch_size: int = 32
-    partition: str = "iid"
-    dirichlet_alpha: float = 0.5
+    batch_size: int = setting(32, help="mini-batch of one node per iteration")
+    partition: str = setting("iid", help="how the training set is split: iid or dirichlet (label skew)")
+    dirichlet_alpha: float = setting(0.5, help="concentration of the dirichlet label skew (smaller: more skewed)")
 
     def __post_init__(self) -> None:
         at_least("task.batch_size", self.batch_size, 1)
@@ -1348,7 +1349,7 @@ class DigitsParams(ShardParams):
 class MLPDigitsParams(ShardParams):
     """The MLP digits task's parameters: :class:`ShardParams` and ``hidden``, the hidden layer's width."""
 
-    hidden: int = 32
+    hidden: int = setting(32, help="width of the hidden layer")
 
     def __post_init__(self) -> None:
         super().__post_init__()

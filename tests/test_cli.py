@@ -25,7 +25,7 @@ def test_cli_run_header_names_a_non_numpy_backend(capsys):
 
 
 def test_cli_run_progress_line_on_stderr(capsys, tmp_path):
-    argv = ["run", "--set", "iterations=3", "--set", "cluster.nodes=2"]
+    argv = ["run", "--set", "iterations=3", "--set", "cluster.nodes=2", "--set", 'task.payload="task"']
     assert main([*argv, "--progress"]) == 0
     err = capsys.readouterr().err  # not a terminal: one plain line at the end, no carriage returns
     assert err.startswith("run 3/3 iterations, sim 0.3") and err.endswith(" left\n") and "\r" not in err

@@ -28,6 +28,7 @@ from simsgp.algorithms._analytic import gradients, run_iterations, unsupported
 from simsgp.algorithms.base import register
 from simsgp.algorithms.steps import draw_batch, gradient, per_node, wait
 from simsgp.checks import fraction, one_of, positive
+from simsgp.fields import setting
 from simsgp.learn.backend import array_namespace
 from simsgp.learn.optim import sgd_update
 from simsgp.sim import analytic
@@ -46,7 +47,7 @@ __all__ = [
 class CollectiveParams:
     """``collective``: the message pattern of an allreduce, one of :data:`simsgp.sim.collectives.COLLECTIVES`."""
 
-    collective: str = "ring"
+    collective: str = setting("ring", help="message pattern of the allreduce (see simsgp.sim.collectives)")
 
     def __post_init__(self) -> None:
         one_of("algorithm.collective", self.collective, COLLECTIVES)
@@ -61,9 +62,9 @@ class AllreduceParams(CollectiveParams):
     ``backward_fraction``: the share of the compute time backward takes.
     """
 
-    overlap: bool = False
-    bucket_bytes: float = float(25 * 2**20)
-    backward_fraction: float = 2 / 3
+    overlap: bool = setting(False, help="allreduce gradient buckets while backward still runs (PyTorch DDP)")
+    bucket_bytes: float = setting(float(25 * 2**20), help="gradient bucket size with overlap (DDP: 25 MiB)", unit="B")
+    backward_fraction: float = setting(2 / 3, help="share of the compute time that backward takes")
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol, TypeVar
 
 from simsgp.checks import at_least, one_of
+from simsgp.fields import setting
 from simsgp.registry import Registry
 
 __all__ = [
@@ -106,8 +107,8 @@ class GraphParams:
     iteration in the dynamic graphs.
     """
 
-    graph: str = "dynamic-directed-exponential"
-    peers_per_itr: int = 1
+    graph: str = setting("dynamic-directed-exponential", help="communication graph (see `simsgp graphs NAME`)")
+    peers_per_itr: int = setting(1, help="peers a node sends to per iteration (the official code's peers_per_itr)")
 
     def __post_init__(self) -> None:
         # the graph family, imported only when a scenario names a graph
@@ -121,7 +122,7 @@ class GraphParams:
 class ServerParams:
     """``servers``: parameter-server hosts on top of the workers."""
 
-    servers: int = 1
+    servers: int = setting(1, help="parameter-server hosts beside the workers (the model is sharded over them)")
 
     def __post_init__(self) -> None:
         at_least("algorithm.servers", self.servers, 1)

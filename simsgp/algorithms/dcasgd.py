@@ -18,6 +18,7 @@ import numpy as np
 from simsgp.algorithms.base import ServerParams, register
 from simsgp.algorithms.ps_async import start_servers
 from simsgp.checks import nonnegative, unit_interval
+from simsgp.fields import setting
 from simsgp.learn.backend import array_namespace
 
 if TYPE_CHECKING:
@@ -35,9 +36,9 @@ class DCASGDParams(ServerParams):
     (DC-ASGD-a); ``dc_momentum``: the decay of that mean square.
     """
 
-    dc_lambda: float = 0.04
-    dc_adaptive: bool = False
-    dc_momentum: float = 0.95
+    dc_lambda: float = setting(0.04, help="delay-compensation strength lambda (Zheng et al., ICML 2017)")
+    dc_adaptive: bool = setting(False, help="scale lambda by the gradient's root mean square (DC-ASGD-a)")
+    dc_momentum: float = setting(0.95, help="decay of that mean square (DC-ASGD-a)")
 
     def __post_init__(self) -> None:
         super().__post_init__()

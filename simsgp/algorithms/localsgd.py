@@ -19,6 +19,7 @@ from simsgp.algorithms.allreduce import CollectiveParams, MeanOnce, RingTimer
 from simsgp.algorithms.base import register
 from simsgp.algorithms.steps import compute_step, per_node
 from simsgp.checks import at_least
+from simsgp.fields import setting
 from simsgp.learn.optim import sgd_update
 from simsgp.sim.collectives import allreduce, messages_per_node
 
@@ -32,7 +33,7 @@ __all__ = ["LocalSGD", "LocalSGDParams"]
 class LocalSGDParams(CollectiveParams):
     """Local SGD's parameters beside the collective: ``local_steps``, the H local steps between averagings."""
 
-    local_steps: int = 4
+    local_steps: int = setting(4, help="local SGD steps between two averagings of the parameters (H)")
 
     def __post_init__(self) -> None:
         super().__post_init__()

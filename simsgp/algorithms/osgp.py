@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, cast
 from simsgp.algorithms.base import GraphParams, register
 from simsgp.algorithms.steps import compute_step, held_weight, mix_in, per_node, push
 from simsgp.checks import at_least
+from simsgp.fields import setting
 
 if TYPE_CHECKING:
     from simsgp.sim.mailbox import Message
@@ -59,8 +60,8 @@ class OSGPParams(GraphParams):
     on before it must wait for its gossip round (0: 1-OSGP).
     """
 
-    graph: str = "dynamic-directed-exponential"
-    tau: int = 0
+    graph: str = setting("dynamic-directed-exponential", help="communication graph (see `simsgp graphs NAME`)")
+    tau: int = setting(0, help="iterations a node computes on before it waits for its gossip round (synch_freq)")
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -78,21 +78,27 @@ def resolve(scenario: Scenario) -> Scenario:
 
 
 def _effective_network(network: NetworkConfig) -> NetworkConfig:
-    """``network`` with the topology file's host figures where the scenario does not set them."""
-    from simsgp.sim.topology import host_figures
+    """``network`` with the topology file's host figures (and a sites file's WAN) where the scenario does not set them."""
+    from simsgp.sim.topology import host_figures, site_figures
 
     try:
-        figures = host_figures(network.topology)
+        figures: dict[str, Any] = {**host_figures(network.topology), **_as_tuples(site_figures(network.topology))}
     except TopologyError as exc:
         raise ScenarioError(f"network: {exc}") from None
 
-    def effective(key: str) -> float | None:
-        given: float | None = getattr(network, key)
-        return figures[key] if given is None else given
+    filled: dict[str, Any] = {
+        key: figures.get(key) if getattr(network, key) is None else getattr(network, key)
+        for key in ("bandwidth", "latency", "efficiency", "wan_bandwidth", "site_latency")
+    }
+    return dataclasses.replace(network, **filled)
 
-    return dataclasses.replace(
-        network, bandwidth=effective("bandwidth"), latency=effective("latency"), efficiency=effective("efficiency")
-    )
+
+def _as_tuples(figures: dict[str, Any]) -> dict[str, Any]:
+    """Numbers as floats and TOML arrays as tuples of floats, as a scenario holds them."""
+    def convert(value: Any) -> Any:
+        return tuple(convert(v) for v in value) if isinstance(value, (list, tuple)) else float(value)
+
+    return {key: convert(value) for key, value in figures.items()}
 
 
 def input_files(scenario: Scenario) -> dict[str, Path]:

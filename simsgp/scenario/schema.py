@@ -18,13 +18,15 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Union
 
 from simsgp import algorithms
 from simsgp.checks import existing_file, fail, nonnegative, one_of, positive, unit_interval
-from simsgp.errors import ScenarioError, shown
+from simsgp.errors import ScenarioError, TopologyError, shown
+from simsgp.fields import setting
 from simsgp.registry import Registry
+from simsgp.scenario.units import looks_like_quantity, parse_quantity
 
 __all__ = [
     "AlgorithmConfig",
@@ -55,10 +57,10 @@ class ComputeConfig:
     iteration, one column per node, seconds; rows repeat when the run is longer.
     """
 
-    model: str = "constant"
-    mean: float = 0.1
-    cv: float = 0.0
-    path: str | None = None
+    model: str = setting("constant", help="compute-time model: constant, lognormal or trace (a measured CSV)")
+    mean: float = setting(0.1, help="mean compute time per iteration (forward + backward) of a node", unit="s")
+    cv: float = setting(0.0, help="coefficient of variation of lognormal compute times (0: constant)")
+    path: str | None = setting(None, help="CSV of measured seconds for model = trace: a row per iteration, a column per node")
 
     def __post_init__(self) -> None:
         # numpy and the simulator load when a value is checked
@@ -76,28 +78,28 @@ class ComputeConfig:
 class StragglerWindow:
     """Node ``node`` computes ``factor`` times slower from ``start`` to ``end`` (simulated seconds)."""
 
-    node: int
-    factor: float
-    start: float
-    end: float
+    node: int = setting(help="the node slowed")
+    factor: float = setting(help="how many times slower it computes in the window")
+    start: float = setting(help="simulated time the window opens", unit="s")
+    end: float = setting(help="simulated time the window closes (inf: never)", unit="s")
 
 
 @dataclass(frozen=True)
 class FailureWindow:
     """Node ``node`` is down from ``start`` to ``end`` and then rejoins with its state."""
 
-    node: int
-    start: float
-    end: float
+    node: int = setting(help="the node that fails")
+    start: float = setting(help="simulated time it goes down", unit="s")
+    end: float = setting(help="simulated time it rejoins with its state (inf: never)", unit="s")
 
 
 @dataclass(frozen=True)
 class TransientConfig:
     """Each iteration a node is slowed with ``probability`` by a factor uniform in [low, high]."""
 
-    probability: float = 0.0
-    low: float = 2.0
-    high: float = 4.0
+    probability: float = setting(0.0, help="chance per node and iteration of a transient slow-down")
+    low: float = setting(2.0, help="smallest slow-down factor (uniform in [low, high])")
+    high: float = setting(4.0, help="largest slow-down factor")
 
     def __post_init__(self) -> None:
         if not 0 <= self.probability <= 1:
@@ -111,12 +113,12 @@ class TransientConfig:
 class ClusterConfig:
     """The worker nodes: how many, how fast, which are slow, and when."""
 
-    nodes: int = 8
-    compute: ComputeConfig = field(default_factory=ComputeConfig)
-    slow_nodes: dict[int, float] = field(default_factory=dict)
-    stragglers: tuple[StragglerWindow, ...] = ()
-    transient: TransientConfig = field(default_factory=TransientConfig)
-    failures: tuple[FailureWindow, ...] = ()
+    nodes: int = setting(8, help="worker nodes (one process each)")
+    compute: ComputeConfig = setting(factory=ComputeConfig, help="compute time per iteration")
+    slow_nodes: dict[int, float] = setting(factory=dict, help='compute-time multiplier of a node for the whole run, { "3" = 4.0 }')
+    stragglers: tuple[StragglerWindow, ...] = setting((), help="windows of simulated time in which a node computes slower")
+    transient: TransientConfig = setting(factory=TransientConfig, help="random per-iteration slow-downs")
+    failures: tuple[FailureWindow, ...] = setting((), help="windows in which a node is down")
 
     def __post_init__(self) -> None:
         if self.nodes < 2:
@@ -145,13 +147,20 @@ class ClusterConfig:
 class NetworkConfig:
     """The physical network: a topology file, optionally with overridden figures."""
 
-    topology: str = "star-10gbe"
-    bandwidth: float | None = None
-    latency: float | None = None
-    efficiency: float | None = None
+    topology: str = setting("star-10gbe", help="physical network: a shipped topology or a .toml file (see topologies/)")
+    bandwidth: float | None = setting(None, help="each host NIC, each direction (default: the topology's)", unit="B/s")
+    latency: float | None = setting(None, help="one-way host-to-host latency in a rack or site (default: the topology's)",
+                                    unit="s")
+    efficiency: float | None = setting(None, help="fraction of line rate every link reaches (default: the topology's)")
+    wan_bandwidth: float | tuple[float, ...] | None = setting(
+        None, help="each site's WAN uplink and downlink, one or one per site (sites topologies)", unit="B/s"
+    )
+    site_latency: float | tuple[tuple[float, ...], ...] | None = setting(
+        None, help="one-way latency between sites added to latency: one for every pair, or the matrix", unit="s"
+    )
 
     def __post_init__(self) -> None:
-        from simsgp.sim.topology import available_topologies
+        from simsgp.sim.topology import SITE_FIGURES, available_topologies, site_overrides
 
         if not self.topology.endswith(".toml"):
             one_of("network.topology", self.topology, available_topologies())
@@ -163,6 +172,10 @@ class NetworkConfig:
             nonnegative("network.latency", self.latency)
         if self.efficiency is not None and not 0 < self.efficiency <= 1:
             fail("network.efficiency", self.efficiency, "a fraction in (0, 1]")
+        try:
+            site_overrides(self.topology, wan_bandwidth=self.wan_bandwidth, site_latency=self.site_latency)
+        except TopologyError as exc:  # "site_latency=...: ..." names its key; a file that does not read names itself
+            raise ScenarioError(f"network.{exc}" if str(exc).startswith(SITE_FIGURES) else f"network: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -177,12 +190,12 @@ class AlgorithmConfig:
     communication graph for SGP, OSGP, D-PSGD and AD-PSGD.
     """
 
-    name: str = "sgp"
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    nesterov: bool = True
-    params: Mapping[str, Any] = field(default_factory=dict, metadata={"rest": True})
+    name: str = setting("sgp", help="the training algorithm (see the algorithm.* keys of each)")
+    lr: float = setting(0.1, help="SGD learning rate")
+    momentum: float = setting(0.9, help="SGD momentum")
+    weight_decay: float = setting(1e-4, help="SGD weight decay (L2)")
+    nesterov: bool = setting(True, help="Nesterov momentum")
+    params: Mapping[str, Any] = setting(factory=dict, help="the algorithm's own keys", rest=True)
 
     def __post_init__(self) -> None:
         positive("algorithm.lr", self.lr)
@@ -207,9 +220,10 @@ class TaskConfig:
     validated against the chosen task as an algorithm's are.
     """
 
-    name: str = "logistic-digits"
-    payload: str | float = "task"
-    params: Mapping[str, Any] = field(default_factory=dict, metadata={"rest": True})
+    name: str = setting("logistic-digits", help="the learning problem (see the task.* keys of each)")
+    payload: str | float = setting("task", help='bytes per message: "task" (the model\'s own), a model (resnet50) or a size',
+                                   unit="B")
+    params: Mapping[str, Any] = setting(factory=dict, help="the task's own keys", rest=True)
 
     def __post_init__(self) -> None:
         # the task family: its modules load only when a scenario is validated
@@ -331,21 +345,22 @@ class Scenario:
     iteration in shorter runs).
     """
 
-    seed: int = 0
-    iterations: int | None = 200
-    time_limit: float | None = None
-    eval_every: int | None = None
-    trace: bool = False
-    timing_only: bool = False
-    analytic: bool = False
-    backend: str = "numpy"
-    device: str | None = None
-    target_accuracy: float | None = None
-    target_loss: float | None = None
-    cluster: ClusterConfig = field(default_factory=ClusterConfig)
-    network: NetworkConfig = field(default_factory=NetworkConfig)
-    algorithm: AlgorithmConfig = field(default_factory=AlgorithmConfig)
-    task: TaskConfig = field(default_factory=TaskConfig)
+    seed: int = setting(0, help="the one seed of every random draw (data, initial model, compute times, batches)")
+    iterations: int | None = setting(200, help="iterations of every node (may be left out when time_limit is set)")
+    time_limit: float | None = setting(None, help="stop at this simulated time (with iterations: whichever comes first)",
+                                       unit="s")
+    eval_every: int | None = setting(None, help="evaluate every so many iterations (0: never; default: ~20 points)")
+    trace: bool = setting(False, help="keep every message's send and arrival times (for timelines)")
+    timing_only: bool = setting(False, help="the same schedule without the learning math (losses are NaN)")
+    analytic: bool = setting(False, help="time synchronous algorithms by recursion instead of events (same results)")
+    backend: str = setting("numpy", help="where the node math runs: numpy, torch or cupy")
+    device: str | None = setting(None, help="cpu or cuda (default: the backend's own)")
+    target_accuracy: float | None = setting(None, help="time_to_target: when the mean test accuracy first reaches it")
+    target_loss: float | None = setting(None, help="time_to_target: when the mean training loss first falls to it")
+    cluster: ClusterConfig = setting(factory=ClusterConfig, help="the worker nodes")
+    network: NetworkConfig = setting(factory=NetworkConfig, help="the physical network")
+    algorithm: AlgorithmConfig = setting(factory=AlgorithmConfig, help="the training algorithm")
+    task: TaskConfig = setting(factory=TaskConfig, help="the learning problem")
 
     def __post_init__(self) -> None:
         if self.seed < 0:
@@ -398,9 +413,10 @@ def build(cls: type, data: Mapping[str, Any], prefix: str, *, context: str = "")
     names = [f.name for f in fields if f.name != rest]
     values: dict[str, Any] = {}
     others: dict[str, Any] = {}
+    units = {f.name: f.metadata.get("unit") for f in fields}
     for key, value in data.items():
         if key in names:
-            values[key] = _coerce(hints[key], value, f"{prefix}{key}")
+            values[key] = _coerce(hints[key], value, f"{prefix}{key}", units[key])
         elif rest is not None:
             others[key] = value
         else:
@@ -429,8 +445,16 @@ def build(cls: type, data: Mapping[str, Any], prefix: str, *, context: str = "")
 _TABLE_NAMES = {FailureWindow: "failure window", StragglerWindow: "straggler window"}
 
 
-def _coerce(hint: Any, value: Any, name: str) -> Any:
-    """Check ``value`` against the type ``hint`` of field ``name``; convert int to float."""
+def _coerce(hint: Any, value: Any, name: str, unit: str | None = None) -> Any:
+    """Check ``value`` against the type ``hint`` of field ``name``; convert int to float, a quantity to ``unit``.
+
+    A field with a ``unit`` takes a string such as ``"10Gbps"`` for each of
+    its numbers (see :mod:`simsgp.scenario.units`); a string that is not a
+    quantity stays a string where the field takes one (a payload's model
+    name) and is an error naming the units where it does not.
+    """
+    if unit is not None and isinstance(value, str) and (looks_like_quantity(value) or not _takes_strings(hint)):
+        value = parse_quantity(value, unit, name)
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, Mapping):
             fail(name, value, f"a table of keys from {[f.name for f in dataclasses.fields(hint)]}")
@@ -442,13 +466,13 @@ def _coerce(hint: Any, value: Any, name: str) -> Any:
             return None
         for option in options:
             if option is not type(None) and _matches(option, value):
-                return _coerce(option, value, name)
+                return _coerce(option, value, name, unit)
         fail(name, value, " or ".join(_describe(o) for o in options if o is not type(None)))
     if origin is tuple:
         item_type = typing.get_args(hint)[0]
         if not isinstance(value, (list, tuple)):
             fail(name, value, "an array of tables, such as [{ node = 3, ... }]")
-        return tuple(_coerce(item_type, item, f"{name}[{k}]") for k, item in enumerate(value))
+        return tuple(_coerce(item_type, item, f"{name}[{k}]", unit) for k, item in enumerate(value))
     if origin is dict:
         key_type, value_type = typing.get_args(hint)
         if not isinstance(value, Mapping):
@@ -460,7 +484,14 @@ def _coerce(hint: Any, value: Any, name: str) -> Any:
     return float(value) if hint is float else value
 
 
+def _takes_strings(hint: Any) -> bool:
+    """Whether a field of type ``hint`` holds strings (``str``, or a union with it)."""
+    return hint is str or str in typing.get_args(hint)
+
+
 def _matches(hint: Any, value: Any) -> bool:
+    if typing.get_origin(hint) is tuple:
+        return isinstance(value, (list, tuple))
     if hint is float:
         return isinstance(value, (int, float)) and not isinstance(value, bool)
     if hint is int:

@@ -36,7 +36,7 @@ from simsgp.sim.flows import Network
 from simsgp.sim.mailbox import Mailbox
 from simsgp.sim.records import Records
 from simsgp.sim.simpy_internals import events_scheduled
-from simsgp.sim.topology import load_topology
+from simsgp.sim.topology import load_topology, site_overrides
 from simsgp.sim.world import GossipRun, Learner, ModelState, Run, World
 from simsgp.tasks import payload_bytes
 
@@ -61,6 +61,8 @@ def build(scenario: Scenario, *, task: Any = None, graph: Any = None, compute: A
     net_cfg = scenario.network
     overrides = {"bandwidth": net_cfg.bandwidth, "latency": net_cfg.latency, "efficiency": net_cfg.efficiency}
     try:
+        overrides.update(site_overrides(net_cfg.topology, wan_bandwidth=net_cfg.wan_bandwidth,
+                                        site_latency=net_cfg.site_latency))
         topology = load_topology(net_cfg.topology, n + algorithms.servers(params), overrides=overrides)
     except TopologyError as exc:
         raise ScenarioError(f"network: {exc}") from None

@@ -626,6 +626,67 @@ def host_figures(name_or_path: str | Path) -> dict[str, float | None]:
     return figures
 
 
+SITE_FIGURES = ("wan_bandwidth", "site_latency")
+"""The wide-area figures of a ``sites`` topology that a scenario's ``network`` table may override."""
+
+
+def site_figures(name_or_path: str | Path) -> dict[str, Any]:
+    """The ``wan_bandwidth`` and ``site_latency`` of a ``sites`` topology file as written; empty for other kinds.
+
+    Examples
+    --------
+    >>> figures = site_figures("wan-geo")
+    >>> figures["wan_bandwidth"], len(figures["site_latency"]), site_figures("star-10gbe")
+    (125000000.0, 4, {})
+    """
+    spec, _ = _read_spec(name_or_path)
+    if spec.get("kind", "star") != "sites":
+        return {}
+    return {key: spec[key] for key in SITE_FIGURES if key in spec}
+
+
+def site_overrides(
+    name_or_path: str | Path, *, wan_bandwidth: Any = None, site_latency: Any = None
+) -> dict[str, Any]:
+    """Checked replacements of a ``sites`` topology's WAN figures (``None``: keep the file's).
+
+    ``site_latency`` is one number (every pair of distinct sites; zero from
+    a site to itself) or the full matrix; ``wan_bandwidth`` one number or
+    one per site. Raises :class:`TopologyError` naming the figure when the
+    topology is not of kind ``sites`` or a value does not fit its sites.
+
+    Examples
+    --------
+    >>> site_overrides("wan-geo", site_latency=0.05)["site_latency"][0]
+    [0.0, 0.05, 0.05, 0.05]
+    >>> site_overrides("star-10gbe", site_latency=0.05)
+    Traceback (most recent call last):
+    ...
+    simsgp.errors.TopologyError: site_latency=0.05; expected no site_latency: topology 'star-10gbe' is of kind 'star', not 'sites' (such as wan-geo)
+    """
+    given = {key: value for key, value in (("wan_bandwidth", wan_bandwidth), ("site_latency", site_latency))
+             if value is not None}
+    if not given:
+        return {}
+    spec, path = _read_spec(name_or_path)
+    kind = spec.get("kind", "star")
+    if kind != "sites":
+        key, value = next(iter(given.items()))
+        raise TopologyError(
+            f"{key}={shown(value)}; expected no {key}: topology {path.stem!r} is of kind {kind!r}, not 'sites' (such as wan-geo)"
+        )
+    n_sites = len(_site_latency_matrix(spec.get("site_latency", [])))
+    latency = given.get("site_latency")
+    if latency is not None and _real(latency) is not None:
+        _check_nonnegative("site_latency", latency)
+        given["site_latency"] = [[0.0 if a == b else float(latency) for b in range(n_sites)] for a in range(n_sites)]
+    elif latency is not None and len(_site_latency_matrix(latency)) != n_sites:
+        raise TopologyError(f"site_latency={shown(latency)}; expected one number or a {n_sites} x {n_sites} matrix")
+    if "wan_bandwidth" in given:
+        _positive_rates("wan_bandwidth", given["wan_bandwidth"], n_sites, "site")
+    return given
+
+
 def _read_spec(name_or_path: str | Path) -> tuple[dict[str, Any], Path]:
     """The parsed TOML table of a topology name or file, and its path; a one-line TopologyError if unusable.
 
