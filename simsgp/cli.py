@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
 
     run_cmd = commands.add_parser("run", help="run one scenario and print its summary")
     _scenario_arguments(run_cmd)
-    _seeds_argument(run_cmd, "run the scenario once per seed and print each metric's mean and 95 % interval")
+    _seeds_argument(run_cmd, "the scenario", "print each metric's mean and 95 %% interval; not with --trace")
     run_cmd.add_argument("--json", action="store_true", help="print the result as one JSON object")
     run_cmd.add_argument("--trace", metavar="PATH", help="write a Chrome/Perfetto trace of the virtual timeline")
     run_cmd.add_argument(
@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sweep_cmd = commands.add_parser("sweep", help="run a grid of scenarios (resumable), write a tidy table")
     _scenario_arguments(sweep_cmd)
-    _seeds_argument(sweep_cmd, "run every point once per seed; results-mean.csv has each point's mean and 95 % interval")
+    _seeds_argument(sweep_cmd, "every point", "results-mean.csv has each point's mean and 95 %% interval")
     sweep_cmd.add_argument(
         "--grid", action="append", default=[], required=True, metavar="KEY=V1,V2",
         help="a dotted key and its values, e.g. --grid cluster.nodes=4,8,16 (repeatable)",
@@ -111,8 +111,9 @@ def _scenario_arguments(command: argparse.ArgumentParser) -> None:
     )
 
 
-def _seeds_argument(command: argparse.ArgumentParser, text: str) -> None:
-    command.add_argument("--seeds", default=None, metavar="SEEDS", help=f"{text} (such as 0-4, 0,3,7 or 0-2,5)")
+def _seeds_argument(command: argparse.ArgumentParser, what: str, then: str) -> None:
+    help_text = f"run {what} once per seed (SEEDS such as 0-4, 0,3,7 or 0-2,5); {then}"
+    command.add_argument("--seeds", default=None, metavar="SEEDS", help=help_text)
 
 
 def format_summary(result: Result, *, max_rows: int = 10) -> str:

@@ -6,7 +6,10 @@ this process, in local worker processes or on a Dask distributed cluster.
 Each finished run is written atomically to ``OUT/runs/<key>.json``, where
 ``key`` hashes the resolved scenario, so a killed sweep loses no finished run.
 At the end ``OUT/results.csv`` (and ``OUT/results.parquet`` when pyarrow is
-installed) holds one row per point.
+installed) holds one row per run, and ``OUT/results-mean.csv`` (and
+``.parquet``) one row per point over its seeds: with ``seeds``, every point
+runs once per seed, and each summary column gets its mean and the half-width
+of its 95 % Student-t interval (see :func:`run_sweep`).
 
 Resuming
     A rerun skips a run whose file says it succeeded, was made by this simsgp
