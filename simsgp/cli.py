@@ -7,6 +7,7 @@ one line on stderr with exit status 2.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -36,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Every scenario key, with its type, default, unit and meaning: simsgp keys [SECTION].",
     )
     _scenario_arguments(run_cmd)
+    _seeds_argument(run_cmd, "the scenario", "print each metric's mean and 95 %% interval; not with --trace")
     run_cmd.add_argument("--json", action="store_true", help="print the result as one JSON object")
     run_cmd.add_argument("--trace", metavar="PATH", help="write a Chrome/Perfetto trace of the virtual timeline")
     run_cmd.add_argument(
@@ -50,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sweep_cmd = commands.add_parser("sweep", help="run a grid of scenarios (resumable), write a tidy table")
     _scenario_arguments(sweep_cmd)
+    _seeds_argument(sweep_cmd, "every point", "results-mean.csv has each point's mean and 95 %% interval")
     sweep_cmd.add_argument(
         "--grid", action="append", default=[], required=True, metavar="KEY=V1,V2",
         help="a dotted key and its values, e.g. --grid cluster.nodes=4,8,16 (repeatable)",
@@ -116,6 +119,11 @@ def _scenario_arguments(command: argparse.ArgumentParser) -> None:
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override a dotted scenario key, e.g. --set cluster.nodes=32 (repeatable)",
     )
+
+
+def _seeds_argument(command: argparse.ArgumentParser, what: str, then: str) -> None:
+    help_text = f"run {what} once per seed (SEEDS such as 0-4, 0,3,7 or 0-2,5); {then}"
+    command.add_argument("--seeds", default=None, metavar="SEEDS", help=help_text)
 
 
 def format_summary(result: Result, *, max_rows: int = 10) -> str:
@@ -244,6 +252,8 @@ def _run(args: argparse.Namespace) -> int:
     from simsgp.sim.engine import run
 
     scenario = _load(args)
+    if args.seeds is not None:
+        return _run_seeds(args, scenario)
     if args.trace:
         from simsgp.report.trace import check_trace_target, write_chrome_trace
 
@@ -263,6 +273,68 @@ def _run(args: argparse.Namespace) -> int:
     if args.trace:
         print(f"trace written to {write_chrome_trace(result, args.trace, force=args.force)}", file=sys.stderr)
     return 0
+
+
+def _run_seeds(args: argparse.Namespace, scenario: scenario_mod.Scenario) -> int:
+    """``simsgp run --seeds``: the scenario once per seed, each metric's mean and 95 % interval over them.
+
+    A seed whose run diverges is reported and left out of the means (exit
+    status 1); any other error stops the command. ``--trace`` is refused:
+    a trace is the timeline of one run (``--set seed=N --trace PATH``).
+    """
+    from simsgp.errors import DivergenceError
+    from simsgp.report import over_seeds
+    from simsgp.report.progress import ProgressLine
+    from simsgp.sim.budget import Limits
+    from simsgp.sim.engine import run
+
+    seeds = over_seeds.parse_seeds(args.seeds)
+    over_seeds.check_no_seed_key([item.partition("=")[0] for item in args.overrides], given="--set seed=...")
+    if args.trace:
+        raise SimsgpError("--trace with --seeds: a trace is of one run; give its seed with --set seed=N instead")
+    scenarios = [scenario_mod.apply_overrides(scenario, [f"seed={seed}"]) for seed in seeds]
+    limits = Limits(allow_large=args.allow_large)
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    line = ProgressLine("run", len(seeds), "seeds", interval=0, plain_interval=0) if show else None
+    runs = []
+    try:
+        for done, (seed, one) in enumerate(zip(seeds, scenarios), 1):
+            try:
+                runs.append({"seed": seed, "summary": run(one, limits=limits).summary, "error": None})
+            except DivergenceError as exc:
+                runs.append({"seed": seed, "summary": None, "error": str(exc)})
+            if line is not None:
+                line.update(done, f"seed {seed} {'failed' if runs[-1]['error'] else 'done'}")
+    finally:
+        if line is not None:
+            line.close()
+    _print_over_seeds(scenario, seeds, runs, as_json=args.json)
+    failed = [r for r in runs if r["error"] is not None]
+    return 1 if failed else 0
+
+
+def _print_over_seeds(
+    scenario: scenario_mod.Scenario, seeds: list[int], runs: list[dict], *, as_json: bool
+) -> None:
+    """The table of ``simsgp run --seeds`` (and its failed seeds), or one JSON object: runs and aggregates."""
+    from simsgp.report import over_seeds
+    from simsgp.report.result import jsonable
+
+    metrics = [m for m in over_seeds.RUN_METRICS if m != "time_to_target" or scenario.has_target]
+    rows = over_seeds.aggregate([r["summary"] for r in runs], metrics)
+    if as_json:
+        common = scenario_mod.to_dict(scenario_mod.resolve(scenario))
+        del common["seed"]  # each run has its own
+        data = {"version": __version__, "seeds": seeds, "scenario": common, "runs": runs,
+                "aggregates": over_seeds.aggregates_dict(rows)}
+        print(json.dumps(jsonable(data), indent=2, allow_nan=False))
+        return
+    span = f"{scenario.iterations} iterations" if scenario.iterations is not None else f"{scenario.time_limit:g} simulated s"
+    title = f"{scenario.algorithm.name} on {scenario.cluster.nodes} nodes, {span}, {len(seeds)} seeds (simsgp {__version__})"
+    print(over_seeds.format_aggregates(rows, seeds, title=title))
+    for r in runs:
+        if r["error"] is not None:
+            print(f"  failed seed {r['seed']}: {r['error']}")
 
 
 def _progress_line(scenario: scenario_mod.Scenario) -> tuple[ProgressLine, Callable[[int, float], None]]:
@@ -286,7 +358,7 @@ def _sweep(args: argparse.Namespace) -> int:
     return cli_sweep(
         args.scenario, args.grid, args.out, overrides=args.overrides, workers=args.workers, scheduler=args.scheduler,
         timeout=args.timeout, force=args.force, reuse_other_versions=args.reuse_other_versions,
-        allow_large=args.allow_large,
+        allow_large=args.allow_large, seeds=args.seeds,
     )
 
 

@@ -6,7 +6,10 @@ this process, in local worker processes or on a Dask distributed cluster.
 Each finished run is written atomically to ``OUT/runs/<key>.json``, where
 ``key`` hashes the resolved scenario, so a killed sweep loses no finished run.
 At the end ``OUT/results.csv`` (and ``OUT/results.parquet`` when pyarrow is
-installed) holds one row per point.
+installed) holds one row per run, and ``OUT/results-mean.csv`` (and
+``.parquet``) one row per point over its seeds: with ``seeds``, every point
+runs once per seed, and each summary column gets its mean and the half-width
+of its 95 % Student-t interval (see :func:`run_sweep`).
 
 Resuming
     A rerun skips a run whose file says it succeeded, was made by this simsgp
@@ -71,13 +74,14 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from simsgp._version import __version__
 from simsgp.errors import ScenarioError, SimsgpError, shown
 from simsgp.outputs import check_file_target, check_folder_target, write_atomic
+from simsgp.report import over_seeds
 from simsgp.report.progress import ProgressLine
 from simsgp.report.result import jsonable
 from simsgp.scenario import Scenario, applies, apply_overrides, from_dict, input_files, load, resolve, to_dict
@@ -352,6 +356,7 @@ def run_sweep(
     force: bool = False,
     reuse_other_versions: bool = False,
     allow_large: bool = False,
+    seeds: Sequence[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``base`` at every point of ``grid``, skipping runs already finished in ``out``.
 
@@ -397,6 +402,12 @@ def run_sweep(
     allow_large : bool, default False
         Run points past the memory and event limits of
         :class:`simsgp.sim.budget.Limits` (with a warning) instead of failing them.
+    seeds : sequence of int, optional
+        Run every point once per seed (1 to
+        :data:`simsgp.report.over_seeds.MAX_SEEDS` distinct integers >= 0):
+        ``seed`` becomes the last grid key, so it varies fastest and a rerun
+        with more seeds runs only the new ones. ``grid`` may not have
+        ``seed`` then.
 
     Returns
     -------
@@ -406,12 +417,19 @@ def run_sweep(
         went wrong, such as ``"ExcType: message"``), the
         :data:`SUMMARY_COLUMNS` (``None`` when failed; named
         ``summary.<name>`` if a grid key has the same name) and
-        ``wall_seconds``. The same rows make up ``results.csv``.
+        ``wall_seconds``. The same rows make up ``results.csv``; one row
+        per point over its seeds (the grid keys, ``seeds``, the number of
+        its runs that are ok, and ``<column>_mean`` and ``<column>_ci95``,
+        the half-width of the 95 % Student-t interval, of each summary
+        column; see :func:`simsgp.report.over_seeds.point_means`) makes up
+        ``results-mean.csv`` (and ``results-mean.parquet`` with pyarrow).
+        Without ``seeds`` each point has its one run (and no half-width).
 
     Raises
     ------
     SimsgpError
-        A bad ``workers``, ``timeout`` or ``out``, ``out`` in use by another
+        A bad ``workers``, ``timeout``, ``seeds`` or ``out``, ``seeds`` with
+        a grid over ``seed``, ``out`` in use by another
         sweep, ``scheduler`` given without dask installed or not reachable, or
         a Dask cluster left without workers; nothing has run in the first
         cases.
@@ -433,7 +451,7 @@ def run_sweep(
     ScenarioError: cluster.nodes=1; expected an integer >= 2
     """
     options = _Options(workers, scheduler, timeout, force, reuse_other_versions, allow_large, cli=False)
-    return _sweep(base, grid, out, options, progress=progress)[0]
+    return _sweep(base, grid, out, options, progress=progress, seeds=seeds)[0]
 
 
 class _Options:
@@ -482,12 +500,15 @@ def _sweep(
     *,
     progress: bool,
     run_point: RunPoint | None = None,
+    seeds: Sequence[int] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """:func:`run_sweep` plus the number of runs skipped because they had finished before.
 
     ``run_point`` replaces :func:`_run_point` (tests use it to make a point
     crash, hang or be interrupted).
     """
+    point_keys = list(grid)  # the keys of a point: its runs over the seeds are one row of results-mean.csv
+    grid = _with_seeds(grid, seeds, options)
     points = iter_grid(grid)
     out = check_folder_target(
         out, option=options.name("out"), what="made by simsgp sweep", force=options.force, ours=_is_sweep_folder
@@ -496,7 +517,7 @@ def _sweep(
     with _folder_lock(out, f"{options.name('out')}={shown(str(out))}") as locked:
         runs_dir = check_folder_target(out / "runs", option=options.name("out"), force=True)
         runs_dir.mkdir(exist_ok=True)
-        tables = [out / "results.csv", out / "results.parquet"]
+        tables = [out / f"{stem}.{ext}" for stem in ("results", "results-mean") for ext in ("csv", "parquet")]
         for table in tables:
             check_file_target(table, option=options.name("out"), force=True)
         if locked:  # left by a sweep killed mid-write; only the lock's holder may remove them
@@ -513,8 +534,24 @@ def _sweep(
             plan.add(point)
         records, skipped = plan.run(run_point or options.run_point, progress=progress)
         rows = [_row(point, records[key]) for point, key in zip(plan.points, plan.keys)]
-        _write_tables(out, list(grid), rows)
+        _write_tables(out, "results", list(grid), rows)
+        _write_tables(out, "results-mean", point_keys, over_seeds.point_means(rows, point_keys, _summary_columns(grid)))
     return rows, skipped
+
+
+def _with_seeds(grid: Mapping[str, Sequence[Any]], seeds: Sequence[int] | None, options: _Options) -> dict[str, Any]:
+    """``grid`` with ``seed`` as its last key, over ``seeds`` (checked); ``grid`` as it is without seeds."""
+    if seeds is None:
+        return dict(grid)
+    seeds = over_seeds.check_seeds(seeds, option=options.name("seeds"))
+    over_seeds.check_no_seed_key(grid, given="--grid seed=..." if options.cli else "a grid over 'seed'", option=options.name("seeds"))
+    return {**grid, "seed": seeds}
+
+
+def _summary_columns(grid_keys: Iterable[str]) -> list[str]:
+    """The name of each of the :data:`SUMMARY_COLUMNS` in the results table: ``summary.<name>`` if a grid key has it."""
+    keys = set(grid_keys)
+    return [f"summary.{name}" if name in keys else name for name in SUMMARY_COLUMNS]
 
 
 def applicable_point(base: Scenario, point: Mapping[str, Any]) -> dict[str, Any]:
@@ -1110,14 +1147,14 @@ def _row(point: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
     summary = record["summary"] or {}
     row = dict(point)
     row.update({"key": record["key"], "status": record["status"], "error": record["error"]})
-    for name in SUMMARY_COLUMNS:
-        row[f"summary.{name}" if name in point else name] = summary.get(name)
+    for name, column in zip(SUMMARY_COLUMNS, _summary_columns(point)):
+        row[column] = summary.get(name)
     row["wall_seconds"] = record["wall_seconds"]
     return row
 
 
-def _write_tables(out: Path, grid_keys: Sequence[str], rows: list[dict[str, Any]]) -> None:
-    """``results.csv`` and, with pyarrow, ``results.parquet``.
+def _write_tables(out: Path, stem: str, grid_keys: Sequence[str], rows: list[dict[str, Any]]) -> None:
+    """``<stem>.csv`` (such as ``results.csv``) and, with pyarrow, ``<stem>.parquet``.
 
     A grid column whose values are not all of one scalar type (or all numbers)
     is written as TOML literals, so each column has one type; a key that
@@ -1131,14 +1168,14 @@ def _write_tables(out: Path, grid_keys: Sequence[str], rows: list[dict[str, Any]
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(columns)
     writer.writerows(zip(*columns.values()))
-    write_atomic(out / "results.csv", text.getvalue().encode())
+    write_atomic(out / f"{stem}.csv", text.getvalue().encode())
     if importlib.util.find_spec("pyarrow") is not None:
         import pyarrow
         import pyarrow.parquet
 
         buffer = pyarrow.BufferOutputStream()
         pyarrow.parquet.write_table(pyarrow.table(columns), buffer)
-        write_atomic(out / "results.parquet", buffer.getvalue().to_pybytes())
+        write_atomic(out / f"{stem}.parquet", buffer.getvalue().to_pybytes())
 
 
 def _uniform(values: Sequence[Any]) -> bool:
@@ -1162,8 +1199,14 @@ def cli_sweep(
     force: bool = False,
     reuse_other_versions: bool = False,
     allow_large: bool = False,
+    seeds: str | None = None,
 ) -> int:
-    """``simsgp sweep``: load a scenario, apply ``--set`` overrides, sweep the grid, print a summary.
+    """``simsgp sweep``: load a scenario, apply ``--set`` overrides, sweep the grid, print a summary and a table.
+
+    The table has a line per point (at most 30): its grid values, how many
+    of its seeds ran ok, and the mean and half-width of the 95 % interval
+    over them of the time per iteration, each node's median one, the time
+    to target (when a target is set), the final loss and the final accuracy.
 
     Parameters
     ----------
@@ -1177,11 +1220,15 @@ def cli_sweep(
         ``dotted.key=value`` assignments applied to the scenario first.
     workers, scheduler, timeout, force, reuse_other_versions, allow_large
         As for :func:`run_sweep`; errors name them as options (``--timeout``).
+    seeds : str, optional
+        Seeds to run every point with, such as ``"0-4"`` (see
+        :func:`simsgp.report.over_seeds.parse_seeds`); not with ``seed``
+        in ``grid_specs`` or ``overrides``.
 
     Returns
     -------
     int
-        0 if every point ran ok, 1 if some failed, 130 if interrupted by
+        0 if every run was ok, 1 if some failed, 130 if interrupted by
         Ctrl-C (after one line on stderr saying how many runs were kept).
 
     Raises
@@ -1194,24 +1241,48 @@ def cli_sweep(
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as out:  # doctest: +ELLIPSIS
     ...     code = cli_sweep(None, ["cluster.nodes=2,3"], out, overrides=["iterations=5", "eval_every=0"],
-    ...                      workers=1, scheduler=None)
-    2 points: 2 ok (0 skipped, already done), 0 failed
-    table: .../results.csv
+    ...                      workers=1, scheduler=None, seeds="0-1")
+    4 runs (2 points, 2 seeds each): 4 ok (0 skipped, already done), 0 failed
+    mean ± half-width of the 95 % interval over the seeds (Student t)
+    cluster.nodes  seeds  s/iteration  median node s/iteration  final loss       final accuracy
+    2                  2  0.1818 ± 0   0.1818 ± 0               2.005 ± 0.00087  0.4916 ± 0.018
+    3                  2  0.1818 ± 0   0.1818 ± 0               2.012 ± 0.1      0.4708 ± 0.86
+    tables: .../results.csv (one row per run), .../results-mean.csv (one per point)
     >>> code
     0
     """
     options = _Options(workers, scheduler, timeout, force, reuse_other_versions, allow_large, cli=True)
     base = apply_overrides(load(scenario), overrides)
     grid = parse_grid(grid_specs)
+    seed_list = None if seeds is None else over_seeds.parse_seeds(seeds)
+    if seeds is not None:
+        over_seeds.check_no_seed_key([item.partition("=")[0] for item in overrides], given="--set seed=...")
     try:
-        rows, skipped = _sweep(base, grid, out, options, progress=True)
+        rows, skipped = _sweep(base, grid, out, options, progress=True, seeds=seed_list)
     except SweepInterrupted as exc:
         print(f"simsgp: {exc}", file=sys.stderr)
         return 130
+    keys = [*grid, *(["seed"] if seed_list else [])]
+    means = over_seeds.point_means(rows, list(grid), _summary_columns(keys))
     failed = [row for row in rows if row["status"] != "ok"]
-    print(f"{len(rows)} points: {len(rows) - len(failed)} ok ({skipped} skipped, already done), {len(failed)} failed")
+    runs = f"{len(rows)} points" if seed_list is None else f"{len(rows)} runs ({len(means)} points, {len(seed_list)} seeds each)"
+    print(f"{runs}: {len(rows) - len(failed)} ok ({skipped} skipped, already done), {len(failed)} failed")
     for row in failed:
-        point = " ".join(f"{k}={_toml_literal(row[k], k)}" for k in grid)
+        point = " ".join(f"{k}={_toml_literal(row[k], k)}" for k in keys if row[k] is not None)
         print(f"  failed {point}: {row['error']}")
-    print(f"table: {Path(out) / 'results.csv'}")
+    if seed_list is not None:
+        print("mean ± half-width of the 95 % interval over the seeds (Student t)")
+    mean_table = Path(out) / "results-mean.csv"
+    print(_points_table(base, grid, keys, means, more=f"in {mean_table}"))
+    print(f"tables: {Path(out) / 'results.csv'} (one row per run), {mean_table} (one per point)")
     return 1 if failed else 0
+
+
+def _points_table(
+    base: Scenario, grid: Mapping[str, Any], keys: Sequence[str], means: Sequence[Mapping[str, Any]], *, more: str
+) -> str:
+    """The table of points of :func:`cli_sweep`; a time to target column when the base or the grid sets a target."""
+    targets = base.has_target or any(key in grid for key in ("target_accuracy", "target_loss"))
+    names = dict(zip(SUMMARY_COLUMNS, _summary_columns(keys)))
+    columns = [(names[m], m) for m in over_seeds.POINT_METRICS if m != "time_to_target" or targets]
+    return over_seeds.format_points(means, list(grid), columns, more=more)

@@ -275,11 +275,12 @@ def test_cli_sweep_prints_summary_and_exit_code(tmp_path, capsys):
     code = cli_sweep(None, ["cluster.nodes=1,2"], out, overrides=["iterations=5", "eval_every=0"], workers=1, scheduler=None)
     lines = capsys.readouterr().out.splitlines()
     assert code == 1
-    assert lines == [
+    assert lines[:2] == [
         "2 points: 1 ok (0 skipped, already done), 1 failed",
         "  failed cluster.nodes=1: ScenarioError: cluster.nodes=1; expected an integer >= 2",
-        f"table: {out}/results.csv",
     ]
+    assert lines[-1] == f"tables: {out}/results.csv (one row per run), {out}/results-mean.csv (one per point)"
+    assert len(lines) == 6  # and the table of points: a header and a line per point (tests/test_seeds.py)
     assert cli_sweep(None, ["cluster.nodes=2"], out, overrides=["iterations=5", "eval_every=0"], workers=1, scheduler=None) == 0
     assert capsys.readouterr().out.splitlines()[0] == "1 points: 1 ok (1 skipped, already done), 0 failed"
 
