@@ -23,11 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Result", "jsonable"]
 
-_CUSTOM_FIELDS = {
-    "task": (("task",), "name"),
-    "graph": (("algorithm",), "graph"),
-    "compute": (("cluster", "compute"), "model"),
-}
+_CUSTOM_FIELDS = {"task": "task.name", "graph": "algorithm.graph", "compute": "cluster.compute.model"}
 """The scenario field each user object of :func:`simsgp.run` stands in for."""
 
 
@@ -197,19 +193,21 @@ class Result:
             per field), and the arrays when asked for. A field replaced by a
             user object reads ``"custom"`` (``task.name``,
             ``algorithm.graph``, ``cluster.compute.model``); ``custom``
-            describes it.
+            describes the object and ``replaced`` (only then present) holds
+            the field's value in :attr:`scenario`, by dotted name.
         """
         scenario = to_dict(self.scenario)
-        for key, (table, name) in _CUSTOM_FIELDS.items():
+        replaced = {}
+        for key, dotted in _CUSTOM_FIELDS.items():
             if key in self.custom:
-                section = scenario
-                for part in table:
-                    section = section[part]
+                section, name = _section(scenario, dotted)
+                replaced[dotted] = section.get(name)
                 section[name] = "custom"
         data: dict[str, Any] = {
             "scenario": scenario,
             "version": self.version,
             "custom": self.custom,
+            **({"replaced": replaced} if replaced else {}),
             "summary": self.summary,
             "evaluations": {k: col.tolist() for k, col in self.evaluations.items()},
         }
@@ -238,12 +236,13 @@ class Result:
         ``evaluations``; ``records``, ``params``, ``weights`` and
         ``messages`` only when they were written (``arrays=True``), else an
         empty dict, empty arrays and None. Numbers written as ``null`` (NaN
-        and inf) read back as None in ``summary`` and as NaN in the arrays.
-        A scenario field a user object stood in for (it reads ``"custom"``)
-        reads back as its default, the task's own keys with it; ``custom``
-        still says what it was. Keys it does not know are ignored. The
-        algorithm and task must be known to this process (one of your own
-        registered first) and the files the scenario names must exist.
+        and inf) read back as None in ``summary`` and as NaN in the arrays;
+        the end of a straggler or failure window reads back as inf, the only
+        value it can have been. A scenario field a user object stood in for
+        (it reads ``"custom"``) reads back as ``replaced`` has it, so
+        ``scenario`` is the one the result had. Keys it does not know are
+        ignored. The algorithm and task must be known to this process (one of
+        your own registered first) and the files the scenario names must exist.
 
         Raises
         ------
@@ -314,7 +313,7 @@ def _read(data: Any, name: str, writer: str) -> Result:
             raise SimsgpError(
                 f"custom[{bad!r}]={shown(custom[bad])}; expected a description (a string) of one of {sorted(_CUSTOM_FIELDS)}"
             )
-        scenario = _scenario(data["scenario"], custom)
+        scenario = _scenario(data["scenario"], custom, data.get("replaced"))
         check_summary(data["summary"], has_target=scenario.has_target)
         nodes = scenario.cluster.nodes
         evaluations = {
@@ -341,27 +340,36 @@ def _read(data: Any, name: str, writer: str) -> Result:
     )
 
 
-def _scenario(data: dict[str, Any], custom: dict[str, str]) -> Scenario:
-    """The resolved scenario in ``data``; a field a user object stood in for takes its default (see ``custom``)."""
+def _scenario(data: dict[str, Any], custom: dict[str, str], replaced: Any) -> Scenario:
+    """The resolved scenario in ``data``, each field a user object stood in for (see ``custom``) as ``replaced`` has it."""
     data = copy.deepcopy(data)
     for key in custom:
-        table, name = _CUSTOM_FIELDS[key]
-        section: Any = data
-        for part in table:
-            section = section.get(part) if isinstance(section, dict) else None
-        if isinstance(section, dict):
-            section.pop(name, None)
-            if key == "task":  # the task's own keys belong to the task the user object replaced
-                for own in [k for k in section if k not in _TASK_COMMON_KEYS]:
-                    del section[own]
+        dotted = _CUSTOM_FIELDS[key]
+        if not isinstance(replaced, dict) or dotted not in replaced:
+            raise SimsgpError(f"custom has {key!r} but 'replaced' has no {dotted!r}")
+        section, name = _section(data, dotted)
+        section[name] = replaced[dotted]
+    cluster = data.get("cluster")
+    for windows in ("stragglers", "failures"):  # JSON has no inf: a window that never ends was written as null
+        for window in (cluster.get(windows) or []) if isinstance(cluster, dict) else []:
+            if isinstance(window, dict) and "end" in window and window["end"] is None:
+                window["end"] = math.inf
     try:
         return resolve(from_dict(data))
     except ScenarioError as exc:
         raise SimsgpError(f"scenario: {exc}") from None
 
 
-_TASK_COMMON_KEYS = ("name", "payload")
-"""The keys of the ``[task]`` table that every task takes."""
+def _section(data: dict[str, Any], dotted: str) -> tuple[dict[str, Any], str]:
+    """The table of nested ``data`` that holds the field ``dotted`` (made if missing), and the field's name in it."""
+    *tables, name = dotted.split(".")
+    section = data
+    for part in tables:
+        inner = section.setdefault(part, {})
+        if not isinstance(inner, dict):
+            raise SimsgpError(f"scenario {part!r} is a JSON {_json_type(inner)}; expected a JSON object")
+        section = inner
+    return section, name
 
 
 def _floats(value: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
