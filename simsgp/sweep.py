@@ -8,6 +8,12 @@ Each finished run is written atomically to ``OUT/runs/<key>.json``, where
 At the end ``OUT/results.csv`` (and ``OUT/results.parquet`` when pyarrow is
 installed) holds one row per point.
 
+From a notebook
+    This module is callable: ``simsgp.sweep(scenario, grid, out)`` is
+    :func:`sweep`, which runs the same resumable sweep and returns its runs
+    as a pandas DataFrame; :func:`load_results` reads any sweep folder back
+    as one.
+
 Resuming
     A rerun skips a run whose file says it succeeded, was made by this simsgp
     version (unless ``reuse_other_versions``) and read input files with the

@@ -333,6 +333,9 @@ _END = r"; expected the output of Result.to_json$"
         (_broken(lambda d: d["records"].update(end=[[1.0, 2.0, 3.0]] * 2)), r"records\['end'\] is not an array of any x 2"),
         (_broken(lambda d: d["records"].update(end=[[1.0, 2.0]])), r"the records' fields .* differ in shape"),
         (_broken(lambda d: d.update(weights=[1.0])), r"weights is not an array of 2 numbers"),
+        (_broken(lambda d: d.update(weights=[])), r"weights is not an array of 2 numbers"),
+        (_broken(lambda d: d["records"].update(end=[[]])), r"records\['end'\] is not an array of any x 2 numbers"),
+        (_broken(lambda d: d["records"].update(end=[[[1.0, 2.0]]])), r"records\['end'\] is not an array of any x 2"),
         (_broken(lambda d: d.update(params={"x": 1})), r"params is a JSON object; expected an array"),
         (_broken(lambda d: d.update(messages=[[0, 1, 0.0, 1.0]])), r"messages is not an array of any x 5 numbers"),
     ],
@@ -385,8 +388,10 @@ def test_apply_overrides_a_mapping_takes_none_where_toml_cannot_say_it():
 @pytest.mark.parametrize(
     ("mapping", "message"),
     [
-        ({"cluster.nodez": 3}, r"^apply_overrides: key 'cluster.nodez': unknown key \(did you mean 'nodes'\?\); expected "
-                               r"one of \['compute', "),
+        (
+            {"cluster.nodez": 3},
+            r"^apply_overrides: key 'cluster.nodez': unknown key \(did you mean 'nodes'\?\); expected one of \['compute', ",
+        ),
         ({"cluster.nodes": "16"}, r"^apply_overrides: key 'cluster.nodes', value '16'; expected an integer of at most "),
         ({"cluster.nodes": None}, r"^apply_overrides: key 'cluster.nodes', value None; expected an integer"),
         ({"algorithm.tau": 2}, r"^apply_overrides: key 'algorithm.tau', value 2: not a parameter of algorithm.name='sgp'"),

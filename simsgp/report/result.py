@@ -379,7 +379,7 @@ def _floats(value: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
     if not isinstance(value, list):
         raise SimsgpError(f"{name} is a JSON {_json_type(value)}; expected an array")
     cells = np.array(value, dtype=object)
-    if cells.size == 0:
+    if not value and -1 in shape:  # no rows: the other lengths are known
         cells = cells.reshape([max(n, 0) for n in shape])
     if cells.ndim != len(shape) or any(0 <= n != have for n, have in zip(shape, cells.shape)):
         wanted = " x ".join("any" if n < 0 else str(n) for n in shape)
