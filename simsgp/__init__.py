@@ -38,7 +38,10 @@ if TYPE_CHECKING:
     from simsgp.sim.budget import Limits, ResourceError
     from simsgp.sim.engine import run
     from simsgp.sim.physics import PhysicsError
+    from simsgp.sweep import _CallableModule
     from simsgp.tasks import Task
+
+    sweep: _CallableModule  # the module, callable (see simsgp.sweep.sweep)
 
 _HOMES = {
     "DivergenceError": "simsgp.errors",
@@ -58,7 +61,9 @@ _HOMES = {
     "presets": "simsgp.scenario",
     "resolve": "simsgp.scenario",
     "run": "simsgp.sim.engine",
+    "sweep": "simsgp.sweep",
 }
+"""The module each public name lives in; ``sweep`` is that module itself (callable, see :func:`simsgp.sweep.sweep`)."""
 
 __all__ = [
     "DivergenceError",
@@ -79,6 +84,7 @@ __all__ = [
     "presets",
     "resolve",
     "run",
+    "sweep",
 ]
 
 
@@ -86,7 +92,8 @@ def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'simsgp' has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
+    module = importlib.import_module(home)
+    value = module if home == f"{__name__}.{name}" else getattr(module, name)
     globals()[name] = value  # found once; later lookups are plain attribute reads
     return value
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import warnings
@@ -18,11 +17,11 @@ from typing import TYPE_CHECKING
 from simsgp import scenario as scenario_mod
 from simsgp._version import __version__
 from simsgp.errors import SimsgpError
+from simsgp.report.summary import format_summary
 
 if TYPE_CHECKING:  # the commands import the simulator when they run, so that --help starts at once
     from simsgp import calibrate
     from simsgp.report.progress import ProgressLine
-    from simsgp.report.result import Result
 
 __all__ = ["format_summary", "main"]
 
@@ -124,100 +123,6 @@ def _scenario_arguments(command: argparse.ArgumentParser) -> None:
 def _seeds_argument(command: argparse.ArgumentParser, what: str, then: str) -> None:
     help_text = f"run {what} once per seed (SEEDS such as 0-4, 0,3,7 or 0-2,5); {then}"
     command.add_argument("--seeds", default=None, metavar="SEEDS", help=help_text)
-
-
-def format_summary(result: Result, *, max_rows: int = 10) -> str:
-    """A short human-readable account of a run: time, accuracy, where time and bytes went.
-
-    Examples
-    --------
-    >>> from simsgp import run
-    >>> print(format_summary(run({"iterations": 2, "cluster": {"nodes": 2}})).splitlines()[0])
-    sgp on 2 nodes, 2 iterations (simsgp 0.1.0, seed 0)
-    """
-    s, sc = result.summary, result.scenario
-    backend = "" if sc.backend == "numpy" else f", {sc.backend} on {sc.device}"
-    header = f"{sc.algorithm.name} on {sc.cluster.nodes} nodes, {s['iterations']} iterations"
-    lines = [f"{header} (simsgp {result.version}, seed {sc.seed}{backend})"]
-    if s["iterations"]:
-        pace = [p for p in s["node_time_per_iteration"] if p is not None]
-        lines += [
-            (
-                f"  simulated time        {s['sim_time']:.6g} s, {s['sim_time_per_iteration']:.6g} s per "
-                "iteration (the slowest node's pace)"
-            ),
-            (
-                f"  per node              {min(pace):.4g} / {s['median_node_time_per_iteration']:.4g} / {max(pace):.4g} "
-                "s per iteration (min / median / max of each node's own pace)"
-            ),
-        ]
-    else:
-        limit = f" within time_limit={sc.time_limit:g} s" if sc.time_limit is not None else ""
-        lines.append(f"  simulated time        {s['span']:.6g} s: 0 iterations completed by every node{limit}")
-    if s["down_at_end"]:
-        nodes = ", ".join(map(str, s["down_at_end"]))
-        lines.append(f"  down at the end       node(s) {nodes}: the others went on without them")
-    if sc.has_target:
-        lines.append(f"  time to target        {_time_to_target(s, sc)}")
-    lines += [
-        f"  final loss            {_number(s['final_loss'], '.6g')}",
-        f"  final accuracy        {_number(s['final_accuracy'], '.4f')}",
-        f"  consensus distance    {_number(s['consensus_distance'], '.3g')}",
-        f"  time computing        {_percent(s['compute_fraction'])} (per node {_spread(s['node_compute_fraction'], '.1%')})",
-        f"  time communicating    {_percent(s['comm_wait_fraction'])} (sending or waiting for peers)",
-        f"  uplink busy           per node {_spread(s['node_send_fraction'], '.1%')} of the run",
-        f"  busiest link          {s['busiest_link']}, {_percent(s['max_link_utilization'])} of its capacity",
-        f"  bytes sent            {s['bytes_sent']:.4g} (per node {_spread(s['node_bytes_sent'], '.3g')})",
-        f"  push-sum weight       {s['weight_min']:.4g} .. {s['weight_max']:.4g}",
-    ]
-    if s["staleness_histogram"]:
-        counts = ", ".join(f"{k}: {c}" for k, c in enumerate(s["staleness_histogram"]) if c)
-        lines.append(f"  staleness             {counts}")
-    if any(s["down_time"]):
-        down = ", ".join(f"node {i}: {d:.4g} s" for i, d in enumerate(s["down_time"]) if d)
-        lines.append(f"  down time             {down}")
-    ev = result.evaluations
-    if len(ev["iteration"]):
-        lines.append("  iteration   sim time s   loss      accuracy  consensus")
-        import numpy as np
-
-        rows = np.unique(np.linspace(0, len(ev["iteration"]) - 1, min(max_rows, len(ev["iteration"]))).astype(int))
-        for k in rows:
-            lines.append(
-                f"  {int(ev['iteration'][k]):>9d}   {ev['sim_time'][k]:>10.4g}   {ev['loss'][k]:<8.4g}  "
-                f"{_number(ev['accuracy'][k], '.4f'):<8s}  {_number(ev['consensus_distance'][k], '.3g')}"
-            )
-    return "\n".join(lines)
-
-
-def _time_to_target(summary: dict, scenario: scenario_mod.Scenario) -> str:
-    """``1.2 s (iteration 120; reached after the check at 1.1 s)``, or when it was never reached."""
-    goals = [f"accuracy >= {scenario.target_accuracy:g}"] if scenario.target_accuracy is not None else []
-    goals += [f"loss <= {scenario.target_loss:g}"] if scenario.target_loss is not None else []
-    goal = " and ".join(goals)
-    if summary["time_to_target"] is None:
-        return f"{goal} not reached (checked every {scenario.eval_every} iterations)"
-    seconds, resolution = summary["time_to_target"], summary["time_to_target_resolution"]
-    return (
-        f"{seconds:.6g} s to {goal} (iteration {summary['iterations_to_target']}; "
-        f"reached within the {resolution:.3g} s since the check before)"
-    )
-
-
-def _number(value: float | None, fmt: str) -> str:
-    return "n/a" if value is None or math.isnan(value) else format(value, fmt)
-
-
-def _percent(value: float | None) -> str:
-    return _number(value, ".1%")
-
-
-def _spread(values: list[float | None], fmt: str) -> str:
-    known = [v for v in values if v is not None]
-    if not known:
-        return "n/a"
-    low, high = min(known), max(known)
-    return format(low, fmt) if low == high else f"{format(low, fmt)} .. {format(high, fmt)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,12 @@ installed) holds one row per run, and ``OUT/results-mean.csv`` (and
 runs once per seed, and each summary column gets its mean and the half-width
 of its 95 % Student-t interval (see :func:`run_sweep`).
 
+From a notebook
+    This module is callable: ``simsgp.sweep(scenario, grid, out)`` is
+    :func:`sweep`, which runs the same resumable sweep and returns its runs
+    as a pandas DataFrame; :func:`load_results` reads any sweep folder back
+    as one.
+
 Resuming
     A rerun skips a run whose file says it succeeded, was made by this simsgp
     version (unless ``reuse_other_versions``) and read input files with the
@@ -76,7 +82,8 @@ import time
 import warnings
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from simsgp._version import __version__
 from simsgp.errors import ScenarioError, SimsgpError, shown
@@ -89,6 +96,9 @@ from simsgp.scenario.loader import _parse_literal
 from simsgp.sim.budget import Limits
 from simsgp.sim.engine import run
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = [
     "MAX_POINTS",
     "SUMMARY_COLUMNS",
@@ -97,10 +107,12 @@ __all__ = [
     "cli_sweep",
     "expand_grid",
     "iter_grid",
+    "load_results",
     "load_runs",
     "parse_grid",
     "run_sweep",
     "scenario_key",
+    "sweep",
 ]
 
 SUMMARY_COLUMNS = (
@@ -1143,6 +1155,67 @@ def load_runs(out: str | Path) -> list[dict[str, Any]]:
     return records
 
 
+def load_results(out: str | Path) -> pd.DataFrame:
+    """The runs of a sweep folder as one table: a row per run file (see :func:`load_runs`), sorted by key.
+
+    The folder may hold several sweeps, over different grid keys: a row has
+    no value (NaN or None) for the keys of the other sweeps' grids.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns: every grid key of the runs (None where the key does not
+        apply to a run's algorithm or task), ``key``, ``status``, ``error``,
+        every scalar summary metric (a number, string or null; named
+        ``summary.<name>`` if a grid key has the same name; NaN for a failed
+        run) and ``wall_seconds``.
+
+    Raises
+    ------
+    SimsgpError
+        ``out`` has no ``runs`` folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from simsgp.scenario import from_dict
+    >>> base = from_dict({"iterations": 5, "cluster": {"nodes": 2}, "eval_every": 0})
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     _ = run_sweep(base, {"cluster.nodes": [2, 4]}, out, workers=1, progress=False)
+    ...     _ = run_sweep(base, {"algorithm.name": ["allreduce"]}, out, workers=1, progress=False)
+    ...     table = load_results(out)
+    >>> table[["cluster.nodes", "algorithm.name", "status", "iterations"]].sort_values("cluster.nodes").values.tolist()
+    [[2.0, nan, 'ok', 5], [4.0, nan, 'ok', 5], [nan, 'allreduce', 'ok', 5]]
+    """
+    return _results_frame(load_runs(out))
+
+
+def _results_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """One row per run record (see :func:`load_results`)."""
+    import pandas as pd  # only for tables read back: a sweep itself writes CSV without pandas
+
+    grid_keys = list(dict.fromkeys(key for record in records for key in record["point"]))
+    metrics = list(
+        dict.fromkeys(
+            name
+            for record in records
+            for name, value in (record["summary"] or {}).items()
+            if value is None or isinstance(value, (bool, int, float, str))
+        )
+    )
+    named = {name: f"summary.{name}" if name in grid_keys else name for name in metrics}
+    columns = [*grid_keys, "key", "status", "error", *named.values(), "wall_seconds"]
+    rows = []
+    for record in records:
+        summary = record["summary"] or {}
+        row = {key: record["point"].get(key) for key in grid_keys}
+        row.update({"key": record["key"], "status": record["status"], "error": record["error"]})
+        row.update({column: summary.get(name) for name, column in named.items()})
+        row["wall_seconds"] = record["wall_seconds"]
+        rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
+
+
 def _row(point: Mapping[str, Any], record: Mapping[str, Any]) -> dict[str, Any]:
     summary = record["summary"] or {}
     row = dict(point)
@@ -1286,3 +1359,112 @@ def _points_table(
     names = dict(zip(SUMMARY_COLUMNS, _summary_columns(keys)))
     columns = [(names[m], m) for m in over_seeds.POINT_METRICS if m != "time_to_target" or targets]
     return over_seeds.format_points(means, list(grid), columns, more=more)
+
+
+# --- notebooks ------------------------------------------------------------------
+
+
+def sweep(
+    scenario: Scenario | Mapping[str, Any] | str | Path | None,
+    grid: Mapping[str, Iterable[Any]],
+    out: str | Path,
+    **options: Any,
+) -> pd.DataFrame:
+    """Sweep ``grid`` over ``scenario`` into the resumable folder ``out`` and return the table of its runs.
+
+    The module is callable: ``simsgp.sweep(...)`` is this function, and
+    ``simsgp.sweep.load_results(out)`` reads the folder back. The folder is
+    the one ``simsgp sweep --out`` writes (see :func:`run_sweep`): a rerun
+    skips the runs already finished, and the command line can resume it.
+
+    Parameters
+    ----------
+    scenario : Scenario, mapping, str, Path or None
+        The base scenario: a :class:`Scenario`, a mapping as for
+        :func:`simsgp.scenario.from_dict`, or a preset name or TOML path as
+        for :func:`simsgp.scenario.load` (``None``: the ``default`` preset).
+    grid : mapping of str to iterable
+        Dotted scenario keys to the values to try, such as
+        ``{"cluster.nodes": [8, 16], "algorithm.name": ["sgp", "allreduce"]}``
+        (numpy arrays and ranges too).
+    out : str or Path
+        The sweep's folder.
+    **options
+        Passed to :func:`run_sweep` (``workers``, ``scheduler``,
+        ``timeout``, ``progress``, ``force``, ``reuse_other_versions``,
+        ``allow_large`` and the rest).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run of this sweep, in grid order, with the columns of
+        :func:`load_results`; runs of other sweeps in the same folder are
+        left out.
+
+    Raises
+    ------
+    SimsgpError
+        A bad scenario, grid or option (see :func:`run_sweep`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import simsgp
+    >>> with tempfile.TemporaryDirectory() as out:
+    ...     table = simsgp.sweep({"iterations": 5, "eval_every": 0}, {"cluster.nodes": [2, 4]}, out,
+    ...                          workers=1, progress=False)
+    >>> table[["cluster.nodes", "status", "iterations"]].values.tolist()
+    [[2, 'ok', 5], [4, 'ok', 5]]
+    """
+    base = _base_scenario(scenario)
+    if not isinstance(grid, Mapping):
+        raise SimsgpError(
+            f"sweep: grid={shown(grid)}; expected a mapping of dotted key to values, such as {{'cluster.nodes': [8, 16]}}"
+        )
+    values: dict[str, Any] = {
+        key: list(given) if isinstance(given, Iterable) and not isinstance(given, (str, bytes, Mapping)) else given
+        for key, given in grid.items()
+    }
+    rows = run_sweep(base, values, out, **options)
+    records = {record["key"]: record for record in load_runs(out)}
+    return _results_frame([records.get(row["key"], _unwritten(row, values)) for row in rows])
+
+
+def _base_scenario(scenario: Scenario | Mapping[str, Any] | str | Path | None) -> Scenario:
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, Mapping):
+        return from_dict(scenario)
+    if scenario is None or isinstance(scenario, (str, Path)):
+        return load(scenario)
+    raise SimsgpError(
+        f"sweep: scenario={shown(scenario)}; expected a Scenario, a mapping, a preset name or a TOML path"
+    )
+
+
+def _unwritten(row: Mapping[str, Any], grid: Mapping[str, Any]) -> dict[str, Any]:
+    """The record of a run whose file could not be written (a failed run), from its row of :func:`run_sweep`."""
+    return {
+        "point": {key: row[key] for key in grid if key in row},
+        "key": row["key"],
+        "status": row["status"],
+        "error": row["error"],
+        "summary": None,
+        "wall_seconds": row["wall_seconds"],
+    }
+
+
+class _CallableModule(ModuleType):
+    """This module, callable as :func:`sweep`: ``simsgp.sweep(...)`` beside ``simsgp.sweep.load_results(...)``."""
+
+    def __call__(
+        self,
+        scenario: Scenario | Mapping[str, Any] | str | Path | None,
+        grid: Mapping[str, Iterable[Any]],
+        out: str | Path,
+        **options: Any,
+    ) -> pd.DataFrame:
+        return sweep(scenario, grid, out, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

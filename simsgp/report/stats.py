@@ -28,8 +28,8 @@ def mean_ci(values: Iterable[float | None], level: float = LEVEL) -> tuple[float
     >>> mean, half, k = mean_ci([1.0, 2.0, 3.0, None])
     >>> round(mean, 12), round(half, 6), k
     (2.0, 2.484138, 3)
-    >>> mean_ci([5.0])
-    (5.0, nan, 1)
+    >>> mean_ci([5.0]), mean_ci([0.1, 0.1, 0.1])
+    ((5.0, nan, 1), (0.1, 0.0, 3))
     """
     finite = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     k = len(finite)
@@ -38,6 +38,8 @@ def mean_ci(values: Iterable[float | None], level: float = LEVEL) -> tuple[float
     mean = float(finite.mean())
     if k == 1:
         return mean, math.nan, 1
+    if finite.min() == finite.max():  # no spread; the float residue of the mean would show as a tiny interval
+        return mean, 0.0, k
     from scipy import stats  # here: importing scipy.stats costs a quarter of a second
 
     t = float(stats.t.ppf((1 + level) / 2, k - 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import sys
 import warnings
 from collections.abc import Iterable, Mapping
@@ -158,12 +159,49 @@ def load(source: str | Path | None = None) -> Scenario:
     return loads(read_text(Path(source), "scenario"), source=str(source))
 
 
-def apply_overrides(scenario: Scenario, assignments: Iterable[str]) -> Scenario:
-    """Apply ``--set`` style ``dotted.key=value`` assignments (values are TOML literals).
+def apply_overrides(scenario: Scenario, assignments: Mapping[str, Any] | Iterable[str]) -> Scenario:
+    """``scenario`` with some dotted keys set: from Python values, or from ``--set`` style ``key=value`` strings.
 
-    A value that is not a TOML literal is taken as a plain string, so
-    ``algorithm.name=allreduce`` works without quotes.
+    Parameters
+    ----------
+    scenario : Scenario
+        The scenario to start from (it is not changed).
+    assignments : mapping of str to value, or iterable of str
+        A mapping of dotted key to a Python value, such as
+        ``{"cluster.nodes": 16, "network.bandwidth": None}``; or strings
+        ``"dotted.key=value"`` whose values are TOML literals, a value that is
+        not one being taken as a plain string (``algorithm.name=allreduce``
+        works without quotes). Setting ``time_limit`` and not ``iterations``
+        runs for the time limit alone.
+
+    Returns
+    -------
+    Scenario
+        The new scenario, validated.
+
+    Raises
+    ------
+    ScenarioError
+        A malformed key, a key below a value, or a scenario that does not
+        validate; for a mapping the message starts ``apply_overrides:`` and
+        shows keys and values as Python writes them.
+
+    Examples
+    --------
+    >>> s = Scenario()
+    >>> apply_overrides(s, {"cluster.nodes": 16}) == apply_overrides(s, ["cluster.nodes=16"])
+    True
+    >>> apply_overrides(s, {"cluster.nodez": 16})
+    Traceback (most recent call last):
+    ...
+    simsgp.errors.ScenarioError: apply_overrides: key 'cluster.nodez': unknown key (did you mean 'nodes'?); expected one of ['compute', 'failures', 'nodes', 'slow_nodes', 'stragglers', 'transient']
     """
+    if isinstance(assignments, Mapping):
+        return _apply_mapping(scenario, assignments)
+    if isinstance(assignments, (str, bytes)):
+        raise ScenarioError(
+            f"apply_overrides: assignments={shown(assignments)}; expected a list of 'key=value' strings or a mapping"
+        )
     data = to_dict(scenario)
     keys = []
     for assignment in assignments:
@@ -171,20 +209,78 @@ def apply_overrides(scenario: Scenario, assignments: Iterable[str]) -> Scenario:
         key = key.strip()
         if not sep or not key:
             raise ScenarioError(f"--set {assignment!r}; expected key=value, such as cluster.nodes=16")
-        *parents, leaf = key.split(".")
-        table = data
-        for i, part in enumerate(parents):
-            table = table.setdefault(part, {})
-            if not isinstance(table, dict):
-                raise ScenarioError(f"{'.'.join(parents[: i + 1])} is a value, not a table; cannot set {key}")
         if key in keys:
             warnings.warn(f"--set {key} is given more than once; the last value, {shown(raw.strip())}, is used", stacklevel=2)
-        table[leaf] = _parse_literal(raw.strip())
+        try:
+            _assign(data, key, _parse_literal(raw.strip()))
+        except _NotATable as exc:
+            raise ScenarioError(f"{exc} is a value, not a table; cannot set {key}") from None
         keys.append(key)
+    return from_dict(_time_limited(data, keys))
+
+
+def _apply_mapping(scenario: Scenario, assignments: Mapping[str, Any]) -> Scenario:
+    """:func:`apply_overrides` with Python values; errors name the keys and values as Python writes them."""
+    data = to_dict(scenario)
+    for key, value in assignments.items():
+        if not isinstance(key, str) or not all(part.strip() == part != "" for part in key.split(".")):
+            raise ScenarioError(
+                f"apply_overrides: key {shown(key)}; expected a dotted scenario key (a str), such as 'cluster.nodes'"
+            )
+        try:
+            _assign(data, key, _plain(value))
+        except _NotATable as exc:
+            raise ScenarioError(f"apply_overrides: key {key!r}: {str(exc)!r} is a value, not a table") from None
+    try:
+        return from_dict(_time_limited(data, list(assignments)))
+    except ScenarioError as exc:
+        raise ScenarioError(f"apply_overrides: {_naming_key(str(exc), assignments)}") from None
+
+
+def _naming_key(message: str, keys: Iterable[str]) -> str:
+    """``message`` with a leading field that is one of ``keys`` written as the Python key: ``key 'cluster.nodes'``."""
+    for key in sorted(keys, key=len, reverse=True):
+        for sep, joined in ((":", ":"), ("=", ", value ")):
+            if message.startswith(key + sep):
+                return f"key {key!r}{joined}{message[len(key) + 1:]}"
+    return message
+
+
+class _NotATable(Exception):
+    """A key goes through a value; the message is the dotted path of that value."""
+
+
+def _assign(data: dict[str, Any], key: str, value: Any) -> None:
+    """Set dotted ``key`` of nested ``data`` to ``value``, making the tables on the way."""
+    *parents, leaf = key.split(".")
+    table = data
+    for i, part in enumerate(parents):
+        table = table.setdefault(part, {})
+        if not isinstance(table, dict):
+            raise _NotATable(".".join(parents[: i + 1]))
+    table[leaf] = value
+
+
+def _time_limited(data: dict[str, Any], keys: list[str]) -> dict[str, Any]:
+    """``data`` run for its time limit alone when ``time_limit`` was set and ``iterations`` not."""
     if "time_limit" in keys and "iterations" not in keys:
         data["iterations"] = None
-    return from_dict(data)
+    return data
 
+
+def _plain(value: Any) -> Any:
+    """``value`` with numbers of other types (numpy's) as Python ints and floats, in lists and tables too."""
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _parse_literal(raw: str) -> Any:
