@@ -28,8 +28,8 @@ def mean_ci(values: Iterable[float | None], level: float = LEVEL) -> tuple[float
     >>> mean, half, k = mean_ci([1.0, 2.0, 3.0, None])
     >>> round(mean, 12), round(half, 6), k
     (2.0, 2.484138, 3)
-    >>> mean_ci([5.0]), mean_ci([0.1, 0.1, 0.1])
-    ((5.0, nan, 1), (0.1, 0.0, 3))
+    >>> mean_ci([5.0]), mean_ci([0.5, 0.5, 0.5])
+    ((5.0, nan, 1), (0.5, 0.0, 3))
     """
     finite = np.array([v for v in values if v is not None and math.isfinite(v)], dtype=float)
     k = len(finite)
