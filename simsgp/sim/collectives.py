@@ -49,8 +49,8 @@ def parallel_allreduce(
 ) -> Generator[Any, Any, None]:
     """Node ``node``'s part of a parallel (all-to-all) allreduce: send ``nbytes`` to every other node.
 
-    Every node then reduces locally (the "parallel allreduce" of surveys of distributed SGD); one round,
-    ``p - 1`` flows out of and into every NIC.
+    Every node then reduces what it received locally: one round, ``p - 1`` flows out of and into
+    every NIC.
     """
     for peer in range(p):
         if peer != node:
