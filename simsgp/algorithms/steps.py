@@ -96,12 +96,19 @@ def sgd_step(run: Run, i: int, batch: np.ndarray, at: np.ndarray | None = None) 
 def push(
     run: Run, i: int, tag: Any, x: np.ndarray, w: float, peers: Sequence[int]
 ) -> tuple[np.ndarray, float | np.ndarray, list[simpy.Event]]:
-    """Split ``(x, w)`` into ``len(peers) + 1`` shares and send one to each peer.
+    """Split ``(x, w)`` into ``len(peers) + 1`` shares, keep one as node ``i``'s state and send one to each peer.
 
-    Returns the kept share and the delivery events of the sends.
+    Returns the kept share and the delivery events of the sends. Each sent
+    share is outstanding (``run.state.unmixed``) until its receiver mixes it.
     """
-    x_share, w_share = share(x, w, len(peers)) if run.learner.math else (x, w)
-    sent = [post(run.world.network, run.world.mailboxes, i, j, tag, (x_share, w_share), run.nbytes) for j in peers]
+    if not run.learner.math:
+        return x, w, [post(run.world.network, run.world.mailboxes, i, j, tag, (x, w), run.nbytes) for j in peers]
+    x_share, w_share = share(x, w, len(peers))
+    run.state.x[i], run.state.w[i] = x_share, w_share  # the node holds its kept share until it mixes
+    sent = []
+    for j in peers:
+        sent.append(post(run.world.network, run.world.mailboxes, i, j, tag, (x_share, w_share), run.nbytes))
+        run.state.unmixed.sent(i, j, tag, w_share)
     return x_share, w_share, sent
 
 
@@ -126,15 +133,20 @@ def mix_in(run: Run, i: int, x: np.ndarray, w: float | np.ndarray, arrived: Sequ
     """Set node ``i``'s state to ``(x, w)`` plus the shares that ``arrived``."""
     if not run.learner.math:
         return
+    for message in arrived:
+        run.state.unmixed.mixed(message)
     run.state.x[i], run.state.w[i] = receive(x, w, [m.payload[0] for m in arrived], [m.payload[1] for m in arrived])
 
 
 def held_weight(run: Run) -> float:
-    """Push-sum weight in shares that arrived and were never added (NaN in timing-only runs).
+    """Push-sum weight in shares sent with :func:`push` and not yet added with :func:`mix_in` (NaN in timing-only runs).
 
     With the nodes' weights it sums to the number of nodes: push-sum
-    conserves mass, and this is where the rest of it lies at the end of a run.
+    conserves mass, and this is where the rest of it lies at the end of a
+    run: in shares that arrived after their receiver's last mix and, in a
+    run cut by its ``time_limit``, in shares still on the network or handed
+    to a node that had not added them yet (see :class:`simsgp.sim.mailbox.Unmixed`).
     """
     if not run.learner.math:
         return math.nan
-    return float(sum(float(m.payload[1]) for box in run.world.mailboxes for m in box.held()))
+    return run.state.unmixed.weight()

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple, cast
 
 import simpy
 
-__all__ = ["Mailbox", "Message", "post"]
+__all__ = ["Mailbox", "Message", "Unmixed", "post"]
 
 
 class Message(NamedTuple):
@@ -92,6 +92,51 @@ class Mailbox:
     def held(self) -> list[Message]:
         """Messages filed and not yet taken, by tag then arrival."""
         return [m for messages in self._held.values() for m in messages]
+
+
+class Unmixed:
+    """Push-sum shares that were sent and not yet added by their receiver: where the mass outside the nodes lies.
+
+    A share is outstanding from the moment its sender pushes it until its
+    receiver mixes it in, wherever it is meanwhile: on the network, in the
+    receiver's mailbox, or handed to the receiver and not added yet (a run
+    cut by its ``time_limit`` leaves shares in all three). Adding a share
+    that was never sent, or adding one twice, is refused.
+
+    Examples
+    --------
+    >>> ledger = Unmixed()
+    >>> ledger.sent(0, 1, 7, 0.5)
+    >>> ledger.weight()
+    0.5
+    >>> ledger.mixed(Message(0, 1, 7, 0.0, ("x", 0.5)))
+    >>> ledger.weight()
+    0.0
+    """
+
+    __slots__ = ("_shares",)
+
+    def __init__(self) -> None:
+        self._shares: dict[tuple[int, int, Hashable], list[Any]] = {}
+
+    def sent(self, src: int, dst: int, tag: Hashable, weight: Any) -> None:
+        """Node ``src`` pushed a share of ``weight`` (a number or a 0-d array) of round ``tag`` to ``dst``."""
+        self._shares.setdefault((src, dst, tag), []).append(weight)
+
+    def mixed(self, message: Message) -> None:
+        """Its receiver added ``message``; a share that is not outstanding raises :class:`RuntimeError` (a defect)."""
+        key = (message.src, message.dst, message.tag)
+        shares = self._shares.get(key)
+        if not shares:
+            raise RuntimeError(f"node {message.dst} added a share of round {message.tag!r} from node {message.src} "
+                               "that was never sent or was added already")
+        shares.pop()
+        if not shares:
+            del self._shares[key]
+
+    def weight(self) -> float:
+        """The push-sum weight of every outstanding share."""
+        return float(sum(float(w) for shares in self._shares.values() for w in shares))
 
 
 def post(

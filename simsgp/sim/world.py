@@ -28,6 +28,7 @@ import numpy as np
 from simsgp.errors import DivergenceError
 from simsgp.learn.optim import SGDConfig
 from simsgp.learn.pushsum import debias
+from simsgp.sim.mailbox import Unmixed
 from simsgp.report.metrics import EVALUATION_FIELDS, evaluate
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class ModelState:
     w: Any
     momentum: Any
     backend: Backend
+    unmixed: Unmixed = field(default_factory=Unmixed)
 
     @property
     def xp(self) -> Any:
