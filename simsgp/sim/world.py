@@ -28,8 +28,8 @@ import numpy as np
 from simsgp.errors import DivergenceError
 from simsgp.learn.optim import SGDConfig
 from simsgp.learn.pushsum import debias
-from simsgp.sim.mailbox import Unmixed
 from simsgp.report.metrics import EVALUATION_FIELDS, evaluate
+from simsgp.sim.mailbox import Unmixed
 
 if TYPE_CHECKING:
     import simpy
