@@ -92,6 +92,7 @@ from simsgp.report import over_seeds
 from simsgp.report.progress import ProgressLine
 from simsgp.report.result import jsonable
 from simsgp.scenario import Scenario, applies, apply_overrides, from_dict, input_files, load, resolve, to_dict
+from simsgp.scenario.literals import toml_literal
 from simsgp.scenario.loader import _parse_literal
 from simsgp.sim.budget import Limits
 from simsgp.sim.engine import run
@@ -332,25 +333,8 @@ def _digest(data: Any) -> str:
 
 
 def _toml_literal(value: Any, name: str) -> str:
-    """``value`` written as a TOML literal, for :func:`simsgp.scenario.apply_overrides`."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, numbers.Integral):
-        return str(int(value))
-    if isinstance(value, numbers.Real):
-        value = float(value)
-        return repr(value) if math.isfinite(value) else {"inf": "inf", "-inf": "-inf"}.get(repr(value), "nan")
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, Mapping):
-        items = ", ".join(f"{json.dumps(str(k), ensure_ascii=False)} = {_toml_literal(v, name)}" for k, v in value.items())
-        return f"{{ {items} }}"
-    if isinstance(value, Sequence):
-        return f"[{', '.join(_toml_literal(v, name) for v in value)}]"
-    raise ScenarioError(
-        f"grid value {name}={shown(value)}; expected a number, string, boolean, list or table "
-        "(TOML has no null: leave the key out of the grid to keep the base value)"
-    )
+    """``value`` as a TOML literal for :func:`simsgp.scenario.apply_overrides`; an error names the grid value."""
+    return toml_literal(value, f"grid value {name}")
 
 
 # --- running --------------------------------------------------------------------
