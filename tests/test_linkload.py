@@ -4,13 +4,15 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import simpy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simsgp import run
 from simsgp.report.series import busiest, utilization
+from simsgp.sim.flows import Network
 from simsgp.sim.linkload import SAMPLES, LinkSampler, sample_limit
-from simsgp.sim.topology import available_topologies
+from simsgp.sim.topology import available_topologies, load_topology
 
 B, ALPHA, C = 1.25e9, 20e-6, 0.1  # star-10gbe: bytes/s per NIC direction, seconds per message; compute seconds
 
@@ -101,7 +103,7 @@ _ALGORITHMS = ["sgp", "osgp", "allreduce", "dpsgd", "adpsgd", "localsgd", "ps-sy
 def test_recorded_utilization_is_physical_and_integrates_to_the_bytes_carried(
     nodes, mean, algorithm, payload, topology, cv, iterations, seed
 ):
-    if algorithm == "adpsgd":  # its bipartite graph needs an even number of nodes
+    if algorithm in ("adpsgd", "dpsgd"):  # their bipartite graph needs an even number of nodes
         nodes += nodes % 2
     result = run({
         "seed": seed, "iterations": iterations, "timing_only": True, "eval_every": 0,
@@ -153,3 +155,43 @@ def test_time_limited_run_samples_up_to_its_limit():
     })
     assert result.network["time"][-1] == 2.5 == result.summary["span"]
     _check_exact(result)
+
+
+def _carried_over_every_connection(net):
+    """The carried bytes as the bytes in, less what each connection's queue still has to send (every connection)."""
+    carried = net.link_bytes
+    for connection in net._connections.values():
+        for k, flow in enumerate(connection.queue):
+            left = flow.remaining - flow.rate * (net.env.now - flow.t_last) if k == 0 else flow.size
+            carried[list(flow.links)] -= left
+    return carried
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), topology=st.sampled_from(available_topologies()))
+def test_carried_bytes_mid_run_counts_every_pending_message(seed, topology):
+    """Random messages (contended, queued on their connection, finished): links in use reach every pending one."""
+    env, rng = simpy.Environment(), np.random.default_rng(seed)
+    hosts = 8
+    net = Network(env, load_topology(topology, hosts))
+    deepest, sending = [], [True]
+
+    def sender():
+        for _ in range(60):
+            yield env.timeout(float(rng.exponential(0.01)))
+            src, dst = rng.choice(hosts, 2, replace=False).tolist()
+            for _ in range(int(rng.integers(1, 4))):  # a burst on one connection: all but the first wait
+                net.send(src, dst, float(rng.uniform(0.0, 3e8)))
+        sending[0] = False
+
+    def probe():
+        while sending[0] or net.active_flows():
+            yield env.timeout(0.00371)
+            np.testing.assert_allclose(net.carried_bytes, _carried_over_every_connection(net), rtol=1e-12, atol=1e-3)
+            deepest.append(max((len(c.queue) for c in net._connections.values()), default=0))
+
+    env.process(sender())
+    env.process(probe())
+    env.run()
+    assert net.active_flows() == 0 and max(deepest) > 1  # all delivered; some messages waited behind others
+    np.testing.assert_array_equal(net.carried_bytes, net.link_bytes)
