@@ -14,12 +14,18 @@ from simsgp.report.series import busiest, link_series, slowest_nodes, spread, ti
 
 @settings(max_examples=200, deadline=None)
 @given(count=st.integers(0, 5000), limit=st.integers(2, 300))
-def test_spread_is_bounded_ordered_and_keeps_first_and_last(count, limit):
+def test_spread_is_bounded_evenly_stepped_and_keeps_first_and_last(count, limit):
     idx = spread(count, limit)
-    assert len(idx) == min(count, limit)
-    assert np.all(np.diff(idx) > 0)
+    assert len(idx) == count if count <= limit else len(idx) <= limit
+    steps = np.diff(idx)
+    assert np.all(steps > 0)
     if count:
         assert (idx[0], idx[-1]) == (0, count - 1)
+    if steps.size:
+        step = steps[0]
+        assert np.all(steps[:-1] == step) and steps[-1] <= step  # one step; only the last interval may be shorter
+        if step > 1:  # the smallest step that fits: one less would need more than limit points
+            assert -(-(count - 1) // (step - 1)) + 1 > limit
     assert np.array_equal(spread(count, None), np.arange(count))
 
 
@@ -114,8 +120,8 @@ def test_link_series_keeps_the_busiest_columns_at_spread_instants():
     network = {"time": time, "carried": carried, "capacity": np.full(3, 4.0), "names": np.array(["a", "b", "c"])}
     data = link_series(network, links=2, limit=3)
     assert data["n_links"] == 3 and data["names"] == ["b", "c"]
-    np.testing.assert_array_equal(data["time"], [0.0, 2.0, 5.0])  # round(2.5) is 2: even
-    np.testing.assert_array_equal(data["carried"], carried[[0, 2, 5]][:, [1, 2]])
+    np.testing.assert_array_equal(data["time"], [0.0, 3.0, 5.0])
+    np.testing.assert_array_equal(data["carried"], carried[[0, 3, 5]][:, [1, 2]])
     np.testing.assert_array_equal(data["capacity"], [4.0, 4.0])
 
 

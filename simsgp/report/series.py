@@ -6,12 +6,12 @@ and never touch the clock. A :class:`simsgp.Result` holds the full data; a
 sweep keeps in each run file the compact form of :func:`run_entries`:
 
 - ``timeline``: per-node completion times at most :data:`TIMELINE_POINTS`
-  iterations (the first and the last kept); with more than
+  iterations (every k-th, and the last: :func:`spread`); with more than
   :data:`ALL_NODES_UP_TO` nodes only the :data:`SLOWEST` slowest nodes and the
   envelope of all of them (when the first node, half the nodes and the last
   node had completed each iteration);
 - ``links``: the cumulative bytes of the :data:`TOP_LINKS` busiest links at
-  most :data:`LINK_POINTS` instants (first and last kept). Bytes over an
+  most :data:`LINK_POINTS` of the sample instants (every k-th, and the last). Bytes over an
   interval between two kept instants, over capacity times its length, is
   that link's exact mean utilisation there (:func:`utilization`).
 
@@ -60,7 +60,11 @@ SLOWEST = 3
 
 
 def spread(count: int, limit: int | None) -> np.ndarray:
-    """Indices ``0 .. count - 1``, or ``limit`` of them evenly spread with the first and the last.
+    """Indices ``0 .. count - 1``, or at most ``limit`` of them at one even step, and the last.
+
+    Sampled counters are evenly spaced in node-iterations; one step keeps
+    them so (an uneven one would show as a change of pattern where the
+    step changes), only the last interval may be shorter.
 
     Parameters
     ----------
@@ -71,15 +75,16 @@ def spread(count: int, limit: int | None) -> np.ndarray:
 
     Examples
     --------
-    >>> spread(10, 4).tolist(), spread(3, 4).tolist(), spread(0, 4).tolist()
-    ([0, 3, 6, 9], [0, 1, 2], [])
+    >>> spread(10, 4).tolist(), spread(11, 4).tolist(), spread(3, 4).tolist(), spread(0, 4).tolist()
+    ([0, 3, 6, 9], [0, 4, 8, 10], [0, 1, 2], [])
     """
     if limit is not None and limit < 2:
         raise ValueError(f"limit={limit}; expected at least 2 (the first and the last point)")
     if limit is None or count <= limit:
         return np.arange(count)
-    # the step (count - 1) / (limit - 1) exceeds 1, so the rounded indices are distinct
-    return np.round(np.linspace(0, count - 1, limit)).astype(np.int64)
+    step = -(-(count - 1) // (limit - 1))  # ceil: then at most limit - 1 steps fit, the last point included
+    kept = np.arange(0, count, step)
+    return kept if kept[-1] == count - 1 else np.append(kept, count - 1)
 
 
 def slowest_nodes(end: np.ndarray, k: int) -> np.ndarray:
@@ -113,8 +118,8 @@ def timeline(
         ``records["end"]`` of a run: when node ``i`` completed iteration
         ``t`` (NaN where it did not).
     limit : int, keyword-only, optional
-        The most iterations kept (evenly spread, the first and the last
-        among them); ``None``: all.
+        The most iterations kept (:func:`spread`: every k-th, the first and
+        the last among them); ``None``: all.
     all_nodes_up_to : int, keyword-only
         With at most this many nodes every node is kept, else the envelope
         and the ``slowest`` slowest nodes (:func:`slowest_nodes`).
