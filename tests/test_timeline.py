@@ -148,3 +148,8 @@ def test_figures_of_a_failed_run_are_an_error():
     for figure in (progress_timeline, link_utilization):
         with pytest.raises(SimsgpError, match="run k has status 'failed'"):
             figure(failed)
+
+
+def test_progress_timeline_of_many_nodes_in_step_marks_no_straggler():
+    labels = [line.get_label() for line in progress_timeline(_run(34, iterations=2)).axes[0].get_lines()]
+    assert labels[3:] == ["node 0", "node 1", "node 2"]  # all tie: the lowest indices, none marked

@@ -56,7 +56,8 @@ def progress_timeline(run: Run) -> Figure:
         which the first node, half the nodes (the median) and every node had
         completed each iteration count, the band between the first and the
         last shaded, and the :data:`~simsgp.report.series.SLOWEST` slowest
-        nodes' own lines (``node i (slowest)`` first); the legend says so.
+        nodes' own lines (the slowest first, marked as above); the legend
+        says so.
         A run record keeps at most
         :data:`~simsgp.report.series.TIMELINE_POINTS` iterations; one
         without the entry gives a note and no lines.
@@ -81,7 +82,7 @@ def progress_timeline(run: Run) -> Figure:
             ax.plot(envelope[key], iterations, color="black", linestyle=style, linewidth=1.2,
                     label=f"{what} of {n} nodes")
     nodes = data["nodes"].tolist()
-    slowest = _straggler(data["end"]) if envelope is None else 0
+    slowest = _straggler(data)
     for k, node in enumerate(nodes):
         first = k == slowest
         ax.plot(data["end"][:, k], iterations, linewidth=2.5 if first else 1.0, zorder=3 if first else 2,
@@ -145,13 +146,17 @@ def link_utilization(run: Run) -> Figure:
     return fig
 
 
-def _straggler(end: np.ndarray) -> int | None:
-    """The column of the slowest node (:func:`simsgp.report.series.slowest_nodes`), ``None`` when no node is behind another."""
-    order = series.slowest_nodes(end, end.shape[1])
-    if not order.size:
-        return None
-    slow, fast = end[:, order[0]], end[:, order[-1]]
-    return None if np.array_equal(slow, fast, equal_nan=True) else int(order[0])
+def _straggler(data: dict[str, Any]) -> int | None:
+    """The column of the slowest node kept, ``None`` when no node is behind another."""
+    end, envelope = data["end"], data["envelope"]
+    if envelope is None:
+        order = series.slowest_nodes(end, end.shape[1])
+        if not order.size:
+            return None
+        slowest, fastest = int(order[0]), end[:, order[-1]]
+    else:  # the kept nodes are the slowest first; the fastest pace is the envelope's first
+        slowest, fastest = 0, envelope["first"]
+    return None if np.array_equal(end[:, slowest], fastest, equal_nan=True) else slowest
 
 
 def _description(run: Run) -> str:
