@@ -52,13 +52,13 @@ def progress_timeline(run: Run) -> Figure:
         One axes. With at most :data:`simsgp.report.series.ALL_NODES_UP_TO`
         nodes, one line per node through ``(records["end"][t, i], t + 1)``,
         labelled ``node i``, the slowest (if some node is behind another)
-        drawn wider and labelled ``node i (slowest)``. With more, the envelope: lines of the time by
-        which the first node, half the nodes (the median) and every node had
-        completed each iteration count, the band between the first and the
-        last shaded, and the :data:`~simsgp.report.series.SLOWEST` slowest
-        nodes' own lines (the slowest first, marked as above); the legend
-        says so.
-        A run record keeps at most
+        drawn wider and labelled ``node i (slowest)``. With more, the
+        envelope: lines of the time by which the first node, half the nodes
+        (the median) and every node had completed each iteration count, the
+        band between the first and the last shaded, and the
+        :data:`~simsgp.report.series.SLOWEST` slowest nodes' own lines (the
+        slowest first, marked as above); the legend says so. A run record
+        keeps at most
         :data:`~simsgp.report.series.TIMELINE_POINTS` iterations; one
         without the entry gives a note and no lines.
 
