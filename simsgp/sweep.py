@@ -91,6 +91,7 @@ from simsgp.outputs import check_file_target, check_folder_target, write_atomic
 from simsgp.report import over_seeds
 from simsgp.report.progress import ProgressLine
 from simsgp.report.result import jsonable
+from simsgp.report.series import run_entries
 from simsgp.scenario import Scenario, applies, apply_overrides, from_dict, input_files, load, resolve, to_dict
 from simsgp.scenario.literals import toml_literal
 from simsgp.scenario.loader import _parse_literal
@@ -153,7 +154,8 @@ _RECORD_TYPES: dict[str, tuple[type, ...]] = {
     "error": (str, type(None)),
     "wall_seconds": (int, float, type(None)),
 }
-"""The keys every run record has, with their JSON types; ``inputs`` (dict or null) is optional."""
+"""The keys every run record has, with their JSON types; ``inputs`` (dict or null) is optional, and so are
+``timeline`` and ``links`` (see :func:`simsgp.report.series.run_entries`; absent in older run files)."""
 
 RunPoint = Callable[[Scenario, float | None], dict[str, Any]]
 """Runs one scenario with a timeout and returns its outcome (see :func:`_run_point`)."""
@@ -677,6 +679,8 @@ class _Plan:
             "version": outcome["version"],
             "summary": outcome["summary"],
             "evaluations": outcome["evaluations"],
+            "timeline": outcome.get("timeline"),
+            "links": outcome.get("links"),
             "error": outcome["error"],
             "wall_seconds": outcome["wall_seconds"],
         }
@@ -695,7 +699,8 @@ def _run_point(scenario: Scenario, timeout: float | None, *, allow_large: bool =
     start = time.perf_counter()
     try:
         with _deadline(timeout):
-            data = run(scenario, limits=Limits(allow_large=allow_large)).to_dict()
+            result = run(scenario, limits=Limits(allow_large=allow_large))
+            data = result.to_dict()
     except _TimedOut:
         return _failure(f"timed out after {timeout:g} s", time.perf_counter() - start)
     except Exception as exc:  # noqa: BLE001 (recorded in the run file and the table, never dropped)
@@ -705,6 +710,7 @@ def _run_point(scenario: Scenario, timeout: float | None, *, allow_large: bool =
         "version": data["version"],
         "summary": data["summary"],
         "evaluations": data["evaluations"],
+        **run_entries(result),
         "error": None,
         "wall_seconds": time.perf_counter() - start,
     }
@@ -1106,6 +1112,8 @@ def load_runs(out: str | Path) -> list[dict[str, Any]]:
     resolve), ``inputs`` (path and ``sha256`` of each input file, by field;
     ``None`` when the point did not resolve), ``version``, ``summary`` and
     ``evaluations`` (as :meth:`simsgp.Result.to_dict`; ``None`` when failed),
+    ``timeline`` and ``links`` (see :func:`simsgp.report.series.run_entries`;
+    ``None`` when failed, absent from files of older versions),
     ``error`` and ``wall_seconds``. A file that is not such a record (not
     UTF-8 or JSON, keys missing or of the wrong type, a folder) is skipped
     with a warning (:func:`warnings.warn`) naming it; the next sweep redoes

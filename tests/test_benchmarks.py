@@ -18,6 +18,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
         ["compare_algorithms.py", "--nodes", "4", "--iterations", "5", "--algorithms", "sgp", "allreduce"],
         ["bench_backend.py", "--nodes", "4", "--hidden", "8", "--iterations", "3", "--backends", "numpy", "cupy:cuda"],
         ["bench_startup.py", "--repeat", "1"],
+        ["bench_linkload.py", "--nodes", "4", "--iterations", "10", "--repeat", "1"],
     ],
 )
 def test_benchmark_script_smoke_run(argv):

@@ -78,6 +78,10 @@ class Result:
         What was given beside the scenario (``"task"``, ``"graph"``,
         ``"compute"``: a line describing each user object); those scenario
         fields read ``"custom"`` in :meth:`to_dict`.
+    network : dict of ndarray or None
+        The bytes every link carried, sampled during the run (see
+        :meth:`simsgp.sim.linkload.LinkSampler.finish`): ``time`` (k,),
+        ``carried`` (k, links), ``capacity`` and ``names`` (links,).
     """
 
     scenario: Scenario
@@ -89,6 +93,7 @@ class Result:
     weights: np.ndarray
     summary: dict[str, Any]
     custom: dict[str, str] = field(default_factory=dict)
+    network: dict[str, np.ndarray] | None = None
 
     @classmethod
     def from_run(
@@ -101,12 +106,13 @@ class Result:
         w: np.ndarray,
         summary: dict[str, Any],
         custom: dict[str, str] | None = None,
+        network: dict[str, np.ndarray] | None = None,
     ) -> Result:
-        """Assemble a result from a finished run's state (``custom``: see the attribute)."""
+        """Assemble a result from a finished run's state (``custom``, ``network``: see the attributes)."""
         table = np.array(evaluations, dtype=float).reshape(len(evaluations), len(EVALUATION_FIELDS))
         columns = {name: table[:, k] for k, name in enumerate(EVALUATION_FIELDS)}
         log = None if messages is None else np.array(messages, dtype=float).reshape(len(messages), 5)
-        return cls(scenario, __version__, records, columns, log, debias(x, w), w.copy(), summary, dict(custom or {}))
+        return cls(scenario, __version__, records, columns, log, debias(x, w), w.copy(), summary, dict(custom or {}), network)
 
     def __repr__(self) -> str:
         """One line: ``<Result sgp, 8 nodes, 200 iterations, 0.1818 s/it, accuracy 0.9554>``."""

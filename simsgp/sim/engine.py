@@ -288,6 +288,7 @@ def run(
     result = Result.from_run(
         scenario, records, run.evaluations, messages if scenario.trace else None, x, w, summary,
         custom={key: text for key, text in given.items() if text is not None},
+        network=run.link_samples.finish(),
     )
     if scenario.has_target:
         summary.update(time_to_target(result.evaluations, accuracy=scenario.target_accuracy, loss=scenario.target_loss))

@@ -140,14 +140,23 @@ class Network:
 
     @property
     def carried_bytes(self) -> np.ndarray:
-        """Bytes each link has carried so far: those that entered it, less what flows on it or queued still have to send."""
+        """Bytes each link has carried so far: those that entered it, less what flows on it or queued still have to send.
+
+        Every connection with messages queued has the first of them on its
+        links, so the flows on the links (each taken at its route's first
+        link) reach every pending message: the cost is that of the links and
+        the messages in flight, not of every connection ever opened.
+        """
         carried = list(self._link_bytes)
         now = self.env.now
-        for connection in self._connections.values():
-            for k, flow in enumerate(connection.queue):  # the head is on the wire, the rest wait whole
-                left = flow.remaining - flow.rate * (now - flow.t_last) if k == 0 else flow.size
-                for link in flow.links:
-                    carried[link] -= left
+        for first, flows in enumerate(self._on_link):
+            for head in flows:
+                if head.links[0] != first:
+                    continue
+                for k, flow in enumerate(head.connection.queue):  # the head is on the wire, the rest wait whole
+                    left = flow.remaining - flow.rate * (now - flow.t_last) if k == 0 else flow.size
+                    for link in flow.links:
+                        carried[link] -= left
         return np.array(carried)
 
     def sent_by(self, host: int) -> float:

@@ -29,6 +29,7 @@ from simsgp.errors import DivergenceError
 from simsgp.learn.optim import SGDConfig
 from simsgp.learn.pushsum import debias
 from simsgp.report.metrics import EVALUATION_FIELDS, evaluate
+from simsgp.sim.linkload import LinkSampler
 from simsgp.sim.mailbox import Unmixed
 
 if TYPE_CHECKING:
@@ -97,7 +98,9 @@ class Run:
     ``eval_every``: evaluate every node's model each time all nodes have
     finished a multiple of this many iterations (0: never); ``progress``:
     called as ``progress(iterations, sim_time)`` each time every node has
-    finished one more iteration.
+    finished one more iteration; ``link_samples``: the bytes every link has
+    carried, sampled about once per round of node-iterations (see
+    :class:`simsgp.sim.linkload.LinkSampler`).
     """
 
     world: World
@@ -109,9 +112,13 @@ class Run:
     progress: Callable[[int, float], None] | None = None
     evaluations: list[tuple[float, ...]] = field(default_factory=list)
     _bytes_logged: list[float] = field(init=False)
+    link_samples: LinkSampler = field(init=False)
+    _logs_to_sample: int = field(init=False)
 
     def __post_init__(self) -> None:
         self._bytes_logged = [0.0] * self.world.network.topology.n_hosts
+        self.link_samples = LinkSampler(self.world.network, stride=self.n)
+        self._logs_to_sample = self.link_samples.stride
 
     @property
     def n(self) -> int:
@@ -139,6 +146,9 @@ class Run:
         sent = self.world.network.sent_by(node)
         bytes_sent = sent - self._bytes_logged[node]
         self._bytes_logged[node] = sent
+        self._logs_to_sample -= 1
+        if not self._logs_to_sample:
+            self._logs_to_sample = self.link_samples.sample()
         if self.learner.math and not math.isfinite(loss):
             self.diverged(f"at iteration {t} (node {node}): its mini-batch loss is {float(loss)}")
         if self.world.records.log(node, t, start, compute_end, end, loss, bytes_sent, staleness, comm_wait):
