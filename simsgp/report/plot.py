@@ -230,9 +230,9 @@ def _arrange(
         chosen = [key for key in vary if key not in ("seed", facet, *leave_out)]
     else:
         chosen = [keys] if isinstance(keys, str) else list(keys)
-        for key in chosen:
-            if not any(has_key(run, key) for run in records):
-                lookup(records[0], key)  # raises: not a scenario field
+        missing = [key for key in chosen if not any(has_key(run, key) for run in records)]
+        if missing:
+            raise SimsgpError(f"{missing[0]!r} is not a scenario field; expected a dotted key such as 'algorithm.name'")
     names = short_names(chosen)
     labels = [label(run, chosen, names) or str(lookup(run, "algorithm.name")) for run in records]
     styles = {name: line_style(k) for k, name in enumerate(dict.fromkeys(labels))}

@@ -36,6 +36,7 @@ __all__ = [
     "describe",
     "find_run",
     "format_value",
+    "has_key",
     "label",
     "lookup",
     "order",
@@ -299,7 +300,8 @@ def select(
     chosen = [run for run in runs if all(_canonical(value(run, k)) in vs for k, vs in wanted.items())]
     if not chosen:
         given = " ".join(f"{option} {k}={shown(v)}" for k, v in conditions)
-        have = {k: sorted({format_value(value(run, k)) for run in runs}) for k in wanted}
+        have = {k: list(dict.fromkeys(format_value(v) for v in sorted((value(r, k) for r in runs), key=order)))
+                for k in wanted}
         raise SimsgpError(f"{given} selects no run; the runs have {have}")
     return chosen
 
