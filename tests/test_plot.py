@@ -429,7 +429,7 @@ def test_time_breakdown_stacks_node_fractions(results):
     assert [p.get_y() for p in wait] == pytest.approx(summary["node_compute_fraction"], rel=1e-12)
     (send,) = ax.get_lines()
     assert send.get_ydata().tolist() == summary["node_send_fraction"] and send.get_xdata().tolist() == [0, 1]
-    assert ax.get_title() == "time breakdown: osgp, 2 nodes"
+    assert send.get_marker() == "D" and ax.get_title() == "time breakdown: osgp, 2 nodes"
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("node", "fraction of the run's time")
 
 
@@ -438,6 +438,8 @@ def test_time_breakdown_title_carries_the_run_label_and_many_nodes_get_fewer_tic
     ax = time_breakdown(record).axes[0]
     assert ax.get_title() == "time breakdown: sgp, slow[3]=4"
     assert len(ax.patches) == 128 and len(ax.get_xticks()) < 20
+    (send,) = ax.get_lines()
+    assert send.get_marker() == "" and send.get_ydata().tolist() == [0.3] * 64
 
 
 def test_staleness_histogram_bars(results):

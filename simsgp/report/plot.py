@@ -349,8 +349,9 @@ def time_breakdown(run: Run) -> Figure:
         One axes with a bar per node: ``summary["node_compute_fraction"]``
         at the bottom, ``summary["node_comm_wait_fraction"]`` stacked on it,
         and ``summary["node_send_fraction"]`` (the node's uplink busy) as
-        markers on a line. Fractions a node has none of (it did no
-        iteration) are NaN. Every node is a tick up to 32 nodes.
+        markers on a line (a plain line past 32 nodes, where every node is
+        no longer a tick). Fractions a node has none of (it did no
+        iteration) are NaN.
 
     Examples
     --------
@@ -369,8 +370,9 @@ def time_breakdown(run: Run) -> Figure:
     ax = fig.add_subplot()
     ax.bar(nodes, compute, label="compute", color="tab:blue")
     ax.bar(nodes, wait, bottom=compute, label="communication wait", color="tab:orange")
-    ax.plot(nodes, send, marker="D", linestyle=":", color="black", label="uplink busy (send)")
-    if len(nodes) <= 32:
+    few = len(nodes) <= 32
+    ax.plot(nodes, send, marker="D" if few else "", linestyle=":", color="black", label="uplink busy (send)")
+    if few:
         ax.set_xticks(nodes)
     else:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
