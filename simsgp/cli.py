@@ -74,9 +74,21 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     plot_cmd = commands.add_parser("plot", help="plot the runs of a sweep folder (PNG and SVG)")
-    plot_cmd.add_argument("folder", help="a folder written by simsgp sweep")
+    plot_cmd.add_argument("folder", help="a folder written by simsgp sweep (one sweep or several)")
     plot_cmd.add_argument("--dest", default=None, help="where to write the figures (default: FOLDER/plots)")
     plot_cmd.add_argument("--force", action="store_true", help="write into an existing --dest that holds other files")
+    plot_cmd.add_argument(
+        "--facet", default=None, metavar="KEY",
+        help="one panel per value of a grid key, e.g. --facet algorithm.name (shared axes)",
+    )
+    plot_cmd.add_argument(
+        "--where", action="append", default=[], metavar="KEY=VALUE",
+        help="plot only runs with this value, e.g. --where cluster.nodes=16 (repeatable; one key twice: either)",
+    )
+    plot_cmd.add_argument(
+        "--run", default=None, metavar="KEY",
+        help="draw the per-run figures (time breakdown, staleness) for this run only: its key or a unique prefix",
+    )
 
     graphs_cmd = commands.add_parser("graphs", help="print a communication schedule, its checks and spectral gap")
     graphs_cmd.add_argument("name", metavar="NAME", help="a built-in graph, such as dynamic-directed-exponential")
@@ -270,7 +282,7 @@ def _sweep(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     from simsgp.report.plot import cli_plot
 
-    return cli_plot(args.folder, args.dest, force=args.force)
+    return cli_plot(args.folder, args.dest, force=args.force, facet=args.facet, where=args.where, run=args.run)
 
 
 def _graphs(args: argparse.Namespace) -> int:
