@@ -77,6 +77,8 @@ def test_recipe_b_one_node_three_times_slower(tmp_path, monkeypatch):
         low, high = re.search(rf"{label}.*?\(?([\d.]+) to ([\d.]+) s", answer, flags=re.DOTALL).groups()
         assert (float(low), float(high)) == (round(pace[name, 1.0], 2), round(pace[name, 3.0], 2)), name
     assert _number(answer, r"keep their pace \(\*\*within 1\.2x\*\*, ([\d.]+) s\)") == round(pace["adpsgd", 3.0], 2)
+    assert "per-node progress timeline" in answer
+    assert len(list((tmp_path / "runs/slow/plots").glob("progress_timeline-*.png"))) == len(runs) == 6
 
 
 def test_recipe_c_which_reaches_90_percent_first_on_a_wan(tmp_path, monkeypatch):

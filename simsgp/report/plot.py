@@ -43,6 +43,7 @@ from matplotlib.ticker import MaxNLocator
 
 from simsgp.errors import SimsgpError, shown
 from simsgp.outputs import check_folder_target, write_atomic
+from simsgp.report import series
 from simsgp.report.bands import mean_band
 from simsgp.report.metrics import EVALUATION_FIELDS
 from simsgp.report.runs import (
@@ -64,6 +65,7 @@ from simsgp.report.runs import (
 )
 from simsgp.report.stats import LEVEL, mean_ci
 from simsgp.report.style import QUANTITIES, SIZE, line_style, node_axis, place_legend, scale_axis
+from simsgp.report.timeline import link_utilization, progress_timeline
 from simsgp.sweep import load_runs
 
 __all__ = [
@@ -431,6 +433,8 @@ def staleness_histogram(run: Run) -> Figure:
 RUN_FIGURES: dict[str, Callable[[Run], Figure]] = {
     "time_breakdown": time_breakdown,
     "staleness_histogram": staleness_histogram,
+    "progress_timeline": progress_timeline,
+    "link_utilization": link_utilization,
 }
 """The figures of one run that :func:`plot_sweep` draws for each run, by file name."""
 
@@ -600,9 +604,15 @@ def _plot_group(
     suffixes = _suffixes(labelled)
     for name, draw in RUN_FIGURES.items():
         for record, suffix in zip(labelled, suffixes):
-            if chosen is None or record["key"] == chosen["key"]:
+            if (chosen is None or record["key"] == chosen["key"]) and _has_data(name, record):
                 written += save(draw(record), folder / f"{name}{suffix}", formats=_FORMATS)
     return written
+
+
+def _has_data(figure: str, record: Mapping[str, Any]) -> bool:
+    """Whether a run file holds what ``figure`` draws (files written before simsgp kept timelines and link samples do not)."""
+    needs = {"progress_timeline": series.timeline_of, "link_utilization": series.links_of}.get(figure)
+    return needs is None or needs(record) is not None
 
 
 def _suffixes(runs: Sequence[Mapping[str, Any]]) -> list[str]:

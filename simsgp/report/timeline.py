@@ -26,11 +26,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from simsgp.report import series
+from simsgp.report.runs import Run, as_run, describe
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-
-    from simsgp.report.plot import Run
 
 __all__ = ["link_utilization", "progress_timeline"]
 
@@ -161,9 +160,7 @@ def _straggler(data: dict[str, Any]) -> int | None:
 
 def _description(run: Run) -> str:
     """The run as the figures of :mod:`simsgp.report.plot` describe it; a failed run is an error there."""
-    from simsgp.report.plot import _as_run, _describe  # plot.py may import this module: its names are read late
-
-    return _describe(_as_run(run))
+    return describe(as_run(run))
 
 
 def _axes(title: str) -> tuple[Figure, Axes]:
