@@ -248,3 +248,12 @@ def test_time_limit_alone_bounds_a_run_of_the_default_preset():
     assert scenario.iterations is None and scenario.time_limit == 2.0
     result = simsgp.run(scenario)
     assert result.summary["sim_time"] <= 2.0 and result.summary["iterations"] == math.floor(2.0 / 0.18180250240000001)
+
+
+@pytest.mark.parametrize(("compute", "message"), [
+    ({"cv": 0.5}, r"^cluster\.compute\.cv=0\.5; expected 0 with cluster\.compute\.model='constant'; set model = 'lognormal'"),
+    ({"model": "constant", "path": "x.csv"}, r"^cluster\.compute\.path='x\.csv'; expected no path with cluster\.compute\.model="),
+])
+def test_a_compute_key_the_model_would_ignore_is_an_error(compute, message):
+    with pytest.raises(ScenarioError, match=message):
+        from_dict({"cluster": {"compute": compute}})

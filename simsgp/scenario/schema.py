@@ -70,6 +70,10 @@ class ComputeConfig:
         positive("cluster.compute.mean", self.mean)
         if not 0 <= self.cv <= _MAX_CV:
             fail("cluster.compute.cv", self.cv, f"a coefficient of variation in [0, {_MAX_CV:g}]")
+        if self.cv and self.model != "lognormal":  # would be ignored: a quiet wrong result
+            fail("cluster.compute.cv", self.cv, f"0 with cluster.compute.model={self.model!r}; set model = 'lognormal' to use it")
+        if self.path is not None and self.model != "trace":
+            fail("cluster.compute.path", self.path, f"no path with cluster.compute.model={self.model!r}; it is read when model = 'trace'")
         if self.model == "trace":
             existing_file("cluster.compute.path", self.path or "", "an existing CSV file when cluster.compute.model = 'trace'")
 
