@@ -117,20 +117,7 @@ __all__ = [
     "sweep",
 ]
 
-SUMMARY_COLUMNS = (
-    "iterations",
-    "sim_time",
-    "sim_time_per_iteration",
-    "median_node_time_per_iteration",
-    "time_to_target",
-    "final_loss",
-    "final_accuracy",
-    "consensus_distance",
-    "compute_fraction",
-    "comm_wait_fraction",
-    "bytes_sent",
-    "max_link_utilization",
-)
+SUMMARY_COLUMNS = over_seeds.RUN_METRICS
 """Scalar summary metrics copied into the results table, in column order."""
 
 MAX_POINTS = 100_000

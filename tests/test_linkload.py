@@ -167,7 +167,7 @@ def _carried_over_every_connection(net):
     return carried
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 10_000), topology=st.sampled_from(available_topologies()))
 def test_carried_bytes_mid_run_counts_every_pending_message(seed, topology):
     """Random messages (contended, queued on their connection, finished): links in use reach every pending one."""

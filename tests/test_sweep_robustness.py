@@ -25,7 +25,7 @@ from simsgp import outputs, sweep
 from simsgp.cli import main
 from simsgp.errors import ScenarioError, SimsgpError, TopologyError, shown
 from simsgp.outputs import check_file_target, check_folder_target, write_atomic
-from simsgp.report.plot import _finished_runs, plot_sweep, save
+from simsgp.report.plot import RUN_FIGURES, _finished_runs, plot_sweep, save
 from simsgp.scenario import from_dict
 from simsgp.sim.budget import LargeRunWarning
 from simsgp.sim.topology import topology_path
@@ -632,7 +632,8 @@ def test_plot_rewrites_its_own_figures_but_not_other_files(tmp_path, capsys):
     plots.mkdir()
     (plots / "loss_vs_time.png").write_bytes(b"old")
     (plots / ".time_breakdown.svg.0a1b2c3d.tmp").write_bytes(b"")
-    assert len(plot_sweep(sweep_folder)) == 6 and (plots / "loss_vs_time.png").read_bytes() != b"old"
+    written = plot_sweep(sweep_folder)  # one run: loss against time and each figure of one run, PNG and SVG
+    assert len(written) == 2 * (1 + len(RUN_FIGURES)) and (plots / "loss_vs_time.png").read_bytes() != b"old"
     (plots / "notes.txt").write_text("mine")
     with pytest.raises(SimsgpError, match=r"^dest_dir='.*plots' is a non-empty folder not made by simsgp plot; pass"):
         plot_sweep(sweep_folder)

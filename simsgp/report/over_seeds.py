@@ -48,10 +48,10 @@ RUN_METRICS = (
     "consensus_distance",
     "compute_fraction",
     "comm_wait_fraction",
-    "max_link_utilization",
     "bytes_sent",
+    "max_link_utilization",
 )
-"""The summary metrics that ``simsgp run --seeds`` reports, in table order."""
+"""The scalar summary metrics that ``simsgp run --seeds`` reports and a sweep's tables hold, in column order."""
 
 POINT_METRICS = (
     "sim_time_per_iteration",
