@@ -449,7 +449,7 @@ def test_staleness_histogram_bars(results):
     assert [p.get_height() for p in ax.patches] == counts
     assert [p.get_x() + p.get_width() / 2 for p in ax.patches] == pytest.approx(range(len(counts)))
     assert not ax.texts and ax.get_yscale() == "linear"
-    assert (ax.get_xlabel(), ax.get_ylabel()) == ("staleness (iterations behind)", "node iterations")
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("staleness (iterations from a round's launch to its mix)", "node iterations")
 
 
 def test_staleness_histogram_with_a_long_tail_gets_a_log_axis():
@@ -632,3 +632,12 @@ def test_plot_sweep_without_finished_runs_raises(tmp_path):
     out = _sweep_folder(tmp_path / "out", [_record({}, status="failed")])
     with pytest.raises(SimsgpError, match="holds no finished run"):
         plot_sweep(out)
+
+
+@pytest.mark.parametrize(("algorithm", "unit"), [
+    ("osgp", "iterations from a round's launch to its mix"), ("adpsgd", "averagings by peers during the compute"),
+    ("ps-async", "server versions behind"), ("dcasgd", "server versions behind"),
+])
+def test_the_staleness_axis_says_what_the_algorithm_counts(algorithm, unit):
+    record = {**_record({}, base={"algorithm": {"name": algorithm}}, summary={"staleness_histogram": [1, 2]}), "label": "x"}
+    assert staleness_histogram(record).axes[0].get_xlabel() == f"staleness ({unit})"

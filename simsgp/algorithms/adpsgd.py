@@ -62,6 +62,7 @@ class ADPSGD:
     """Asynchronous decentralized parallel SGD (Lian et al., ICML 2018): pairwise averaging in a gossip thread."""
 
     name = "adpsgd"
+    staleness = "averagings by peers during the compute"
     params = ADPSGDParams
 
     def check_graph(self, schedule: GraphSchedule) -> None:

@@ -81,9 +81,10 @@ class Algorithm(Protocol):
     ``check_graph(schedule)`` (refuse a graph it cannot use, raising
     :class:`simsgp.GraphError`), ``messages_per_iteration(params, nodes,
     nbytes)`` (for the run's size estimate; default: one message per
-    out-peer, or two per server) and ``weight_unmixed(run)`` (push-sum
+    out-peer, or two per server), ``weight_unmixed(run)`` (push-sum
     weight left in messages never added, so that every run checks that
-    mass is conserved).
+    mass is conserved) and ``staleness`` (what the staleness it records
+    counts, for the axis of its histogram; default "iterations behind").
     """
 
     name: ClassVar[str]

@@ -78,6 +78,7 @@ class DCASGD:
     """Asynchronous SGD with delay compensation (Zheng et al., ICML 2017)."""
 
     name = "dcasgd"
+    staleness = "server versions behind"
     params = DCASGDParams
 
     def start(self, run: Run, params: DCASGDParams) -> None:

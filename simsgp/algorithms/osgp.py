@@ -73,6 +73,7 @@ class OSGP:
     """Overlap SGP (Assran et al., ICML 2019): gossip in flight while the node computes."""
 
     name = "osgp"
+    staleness = "iterations from a round's launch to its mix"
     params = OSGPParams
     weight_unmixed = staticmethod(held_weight)
 

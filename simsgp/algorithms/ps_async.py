@@ -38,6 +38,7 @@ class AsynchronousParameterServer:
     """Asynchronous parameter server (Recht et al., NeurIPS 2011; Dean et al., NeurIPS 2012)."""
 
     name = "ps-async"
+    staleness = "server versions behind"
     params = ServerParams
 
     def start(self, run: Run, params: ServerParams) -> None:

@@ -424,7 +424,7 @@ def staleness_histogram(run: Run) -> Figure:
                 transform=ax.transAxes, ha="center", va="center")
         ax.set_xticks([])
         ax.set_yticks([])
-    ax.set_xlabel("staleness (iterations behind)")
+    ax.set_xlabel(f"staleness ({_staleness_unit(lookup(run, 'algorithm.name'))})")
     ax.set_ylabel("node iterations")
     ax.set_title(f"staleness: {describe(run)}")
     return fig
@@ -607,6 +607,14 @@ def _plot_group(
             if (chosen is None or record["key"] == chosen["key"]) and _has_data(name, record):
                 written += save(draw(record), folder / f"{name}{suffix}", formats=_FORMATS)
     return written
+
+
+def _staleness_unit(name: str) -> str:
+    """What the staleness of algorithm ``name`` counts (its ``staleness``; iterations for one not registered here)."""
+    from simsgp import algorithms
+
+    member = algorithms.ALGORITHMS.all().get(name)
+    return str(getattr(member, "staleness", "iterations behind"))
 
 
 def _has_data(figure: str, record: Mapping[str, Any]) -> bool:
