@@ -97,7 +97,7 @@ def format_keys(reference: list[Key]) -> str:
     return "\n".join(lines)
 
 
-def _walk(cls: type, prefix: str, *, members: tuple[str, ...] = ()) -> typing.Iterator[Key]:
+def _walk(cls: type, prefix: str) -> typing.Iterator[Key]:
     hints = typing.get_type_hints(cls)
     for spec in dataclasses.fields(cls):
         name, hint = f"{prefix}{spec.name}", hints[spec.name]
@@ -106,17 +106,17 @@ def _walk(cls: type, prefix: str, *, members: tuple[str, ...] = ()) -> typing.It
             continue
         inner = _without_none(hint)
         if dataclasses.is_dataclass(inner):
-            yield from _walk(typing.cast(type, inner), f"{name}.", members=members)
+            yield from _walk(typing.cast(type, inner), f"{name}.")
         elif typing.get_origin(inner) is tuple and dataclasses.is_dataclass(typing.get_args(inner)[0]):
-            yield from _entry_keys(typing.get_args(inner)[0], f"{name}[].", spec)
+            yield from _entry_keys(typing.get_args(inner)[0], f"{name}[].")
         elif typing.get_origin(inner) is dict:
             value_type = typing.get_args(inner)[1]
-            yield Key(f"{name}.<node>", _type_name(value_type), "unset", _unit(spec), _help(cls, spec.name), members)
+            yield Key(f"{name}.<node>", _type_name(value_type), "unset", _unit(spec), _help(cls, spec.name))
         else:
-            yield Key(name, _type_name(hint), _default(spec), _unit(spec), _help(cls, spec.name), members)
+            yield Key(name, _type_name(hint), _default(spec), _unit(spec), _help(cls, spec.name))
 
 
-def _entry_keys(cls: type, prefix: str, array: dataclasses.Field[Any]) -> typing.Iterator[Key]:
+def _entry_keys(cls: type, prefix: str) -> typing.Iterator[Key]:
     """The keys of one table of an array of tables (``cluster.stragglers[].node``): required unless they have a default."""
     for key in _walk(cls, prefix):
         yield dataclasses.replace(key, default="required" if key.default == "unset" else key.default)
