@@ -15,6 +15,7 @@ import warnings
 import networkx as nx
 import numpy as np
 import pytest
+from test_custom import PlainQuadratic  # a user task around the built-in quadratic
 
 import simsgp
 from simsgp import Result, SimsgpError
@@ -25,40 +26,14 @@ from simsgp.report.metrics import EVALUATION_FIELDS
 from simsgp.report.result import jsonable
 from simsgp.scenario import Scenario, apply_overrides, from_dict
 from simsgp.sim.records import FIELDS
-from simsgp.tasks import make_task
 
 SMALL = {"iterations": 6, "cluster": {"nodes": 3}}
-
-
-class _UserQuadratic:
-    """A user task around the built-in quadratic (no accuracy: NaN in the evaluations)."""
-
-    def __init__(self, dim, inner=None):
-        self.dim, self._inner = dim, inner
-
-    def shard(self, n_nodes, rng):
-        return _UserQuadratic(self.dim, make_task("quadratic", n_nodes, rng, dim=self.dim))
-
-    def init_params(self, rng):
-        return self._inner.init_params(rng)
-
-    def sample_batch(self, node, rng):
-        return self._inner.sample_batch(node, rng)
-
-    def grad(self, node, x, batch):
-        return self._inner.grad(node, x, batch)
-
-    def loss_many(self, xs):
-        return self._inner.loss_many(xs)
-
-    def accuracy_many(self, xs):
-        return None
 
 
 def _custom_run():
     graph = nx.DiGraph([(i, (i + 1) % 4) for i in range(4)] + [(0, 2)])
     scenario = {"iterations": 8, "eval_every": 2, "cluster": {"nodes": 4}, "task": {"name": "quadratic", "dim": 3}}
-    return simsgp.run(scenario, task=_UserQuadratic(3), graph=graph, compute=[0.1, 0.1, 0.3, 0.1])
+    return simsgp.run(scenario, task=PlainQuadratic(3), graph=graph, compute=[0.1, 0.1, 0.3, 0.1])
 
 
 VARIED = {
