@@ -44,7 +44,8 @@ def expected_mean_ci(values):
         return None, None, 0
     if len(x) == 1:
         return x[0], None, 1
-    return x.mean(), stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)), len(x)
+    spread = 0.0 if x.min() == x.max() else x.std(ddof=1)  # equal values have no spread, whatever the mean's residue
+    return x.mean(), stats.t.ppf(0.975, len(x) - 1) * spread / math.sqrt(len(x)), len(x)
 
 
 def assert_estimate(got_mean, got_half, values):
