@@ -107,20 +107,30 @@ def _parser() -> argparse.ArgumentParser:
     reproduce_cmd.add_argument("what", choices=["paper"], help="paper: seconds per iteration of Assran et al., ICML 2019")
     reproduce_cmd.add_argument(
         "--calibrate", action="store_true",
-        help="first fit compute time and link efficiency to the 4- and 8-node rows, then predict the rest",
+        help="first fit each method's compute time and the link efficiency to the 4- and 8-node rows, then predict the rest",
     )
     reproduce_cmd.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    reproduce_cmd.add_argument("--json", action="store_true", help="print the fit and the table as one JSON object")
 
-    calibrate_cmd = commands.add_parser("calibrate", help="fit compute time and link efficiency to measurements")
+    calibrate_cmd = commands.add_parser(
+        "calibrate", help="fit scenario keys to measured seconds per iteration, then predict other points",
+        epilog="Every parameter is reported with a standard error; a parameter at a bound or a fit the points do "
+               "not determine is reported as a warning.",
+    )
     _scenario_arguments(calibrate_cmd)
     calibrate_cmd.add_argument(
-        "--measure", action="append", default=[], required=True, metavar="ALG:NODES=SECONDS",
+        "--measure", action="append", default=[], metavar="ALG:NODES=SECONDS",
         help="a measured point to fit, e.g. allreduce:4=0.704 (repeatable)",
     )
     calibrate_cmd.add_argument(
-        "--predict", action="append", default=[], metavar="ALG:NODES=SECONDS",
-        help="a measured point to predict after fitting, with its relative error (repeatable)",
+        "--predict", action="append", default=[], metavar="ALG:NODES[=SECONDS]",
+        help="a point to predict after fitting; with a measured value, its relative error (repeatable)",
     )
+    calibrate_cmd.add_argument(
+        "--fit", action="append", default=[], metavar="KEY[@ALG][=LOW:HIGH]",
+        help="a key to fit (repeatable; default: cluster.compute.mean per measured algorithm and network.efficiency)",
+    )
+    calibrate_cmd.add_argument("--json", action="store_true", help="print the fit and the points as one JSON object")
     return parser
 
 
@@ -328,39 +338,39 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from simsgp import calibrate, paper
+    from simsgp import paper
 
     base = scenario_mod.apply_overrides(scenario_mod.load("paper-resnet50-10gbe"), args.overrides)
-    rows = paper.paper_measurements()
-    if args.calibrate:
-        fitted = calibrate.fit(base, paper.paper_measurements([4, 8]))
-        print(_fitted_values(fitted))
-        base = fitted.scenario
-    print("seconds per iteration, ResNet-50 on 10 GbE (Assran et al., ICML 2019) against simsgp")
-    print(_prediction_table(calibrate.predict(calibrate.Calibration({}, base, ()), rows)))
-    return 0
+    calibration, points = paper.reproduce(base, calibrate=args.calibrate)
+    title = "seconds per iteration, ResNet-50 on 10 GbE (Assran et al., ICML 2019) against simsgp"
+    return _print_calibration(args, calibration, points, title)
 
 
 def _calibrate(args: argparse.Namespace) -> int:
     from simsgp import calibrate
 
+    base = _load(args)
     measured = [calibrate.parse_measurement(text) for text in args.measure]
-    fitted = calibrate.fit(_load(args), measured)
-    print(_fitted_values(fitted))
-    print(_prediction_table(calibrate.predict(fitted, measured + [calibrate.parse_measurement(t) for t in args.predict])))
+    if not measured:
+        raise SimsgpError("calibrate needs at least one --measure ALG:NODES=SECONDS")
+    parameters = [calibrate.parse_parameter(text) for text in args.fit] or None
+    fitted = calibrate.fit(base, measured, parameters)
+    points = [*fitted.points, *calibrate.predict(fitted, [calibrate.parse_measurement(t) for t in args.predict])]
+    return _print_calibration(args, fitted, points, "seconds per iteration, measured against simsgp")
+
+
+def _print_calibration(
+    args: argparse.Namespace, calibration: calibrate.Calibration | None, points: list, title: str
+) -> int:
+    from simsgp.report.calibration import calibration_dict, format_calibration, format_points
+
+    if args.json:
+        print(json.dumps(calibration_dict(calibration, points), indent=2))
+        return 0
+    if calibration is not None:
+        print(format_calibration(calibration))
+    print(format_points(points, title))
     return 0
-
-
-def _fitted_values(fitted: calibrate.Calibration) -> str:
-    values = ", ".join(f"{k} = {v:.6g}" for k, v in fitted.values.items())
-    return f"fitted: {values}"
-
-
-def _prediction_table(rows: list[tuple[calibrate.Measurement, float, float]]) -> str:
-    lines = [f"{'algorithm':<11}{'nodes':>6}{'measured':>10}{'simsgp':>10}{'error':>9}"]
-    for m, seconds, error in rows:
-        lines.append(f"{m.algorithm:<11}{m.nodes:>6}{m.seconds:>10.3f}{seconds:>10.3f}{error:>+9.1%}")
-    return "\n".join(lines)
 
 
 _COMMANDS = {

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from simsgp import algorithms
-from simsgp.checks import existing_file, fail, nonnegative, one_of, positive, unit_interval
+from simsgp.checks import at_least, existing_file, fail, nonnegative, one_of, positive, unit_interval
 from simsgp.errors import ScenarioError, TopologyError, shown
 from simsgp.fields import setting
 from simsgp.registry import Registry
@@ -114,6 +114,30 @@ class TransientConfig:
 
 
 @dataclass(frozen=True)
+class EpochConfig:
+    """Epochs over a data set of ``samples``, read ``batch`` samples per node per iteration, each starting with a pause.
+
+    A data loader that restarts every epoch (PyTorch's, with worker processes)
+    delivers its first batch only after a worker has loaded a whole one: the
+    node then waits ``pause`` seconds before that iteration's compute. An
+    epoch has ``ceil(ceil(samples / nodes) / batch)`` iterations (each node
+    reads its ``1 / nodes`` share, as PyTorch's distributed sampler does).
+    """
+
+    samples: int = setting(0, help="training samples per epoch over all nodes (0: no epochs)")
+    batch: int = setting(256, help="samples a node reads per iteration")
+    pause: float = setting(0.0, help="seconds a node waits at the start of every epoch (its data loader's first batch)",
+                           unit="s")
+
+    def __post_init__(self) -> None:
+        at_least("cluster.epoch.samples", self.samples, 0)
+        at_least("cluster.epoch.batch", self.batch, 1)
+        nonnegative("cluster.epoch.pause", self.pause)
+        if self.pause and not self.samples:
+            fail("cluster.epoch.pause", self.pause, "0 without cluster.epoch.samples (the size of an epoch)")
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
     """The worker nodes: how many, how fast, which are slow, and when."""
 
@@ -123,6 +147,7 @@ class ClusterConfig:
     stragglers: tuple[StragglerWindow, ...] = setting((), help="windows of simulated time in which a node computes slower")
     transient: TransientConfig = setting(factory=TransientConfig, help="random per-iteration slow-downs")
     failures: tuple[FailureWindow, ...] = setting((), help="windows in which a node is down")
+    epoch: EpochConfig = setting(factory=EpochConfig, help="epochs of the data set and the pause that starts each")
 
     def __post_init__(self) -> None:
         if self.nodes < 2:

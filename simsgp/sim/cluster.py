@@ -35,12 +35,15 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from simsgp.errors import ScenarioError, shown
+
+if TYPE_CHECKING:
+    from simsgp.scenario.schema import ClusterConfig
 
 __all__ = [
     "COMPUTE_MODELS",
@@ -59,6 +62,24 @@ _BLOCK = 1024
 """Iterations drawn at once per node (vectorised draws, same values as one by one)."""
 
 _LONG_HEADER = ("node", "iteration", "seconds")
+
+
+def epoch_iterations(cluster: ClusterConfig) -> int | None:
+    """Iterations in one epoch of ``cluster.epoch`` (None without epochs).
+
+    Each node reads ``ceil(samples / nodes)`` samples an epoch (PyTorch's
+    distributed sampler pads to equal shares) in batches of ``batch``.
+
+    Examples
+    --------
+    >>> from simsgp.scenario.schema import ClusterConfig, EpochConfig
+    >>> epoch_iterations(ClusterConfig(nodes=32, epoch=EpochConfig(samples=1281167, batch=256)))
+    157
+    """
+    epoch = cluster.epoch
+    if not epoch.samples:
+        return None
+    return math.ceil(math.ceil(epoch.samples / cluster.nodes) / epoch.batch)
 
 
 def lognormal_params(mean: float, cv: float) -> tuple[float, float]:
@@ -392,6 +413,10 @@ class ComputeTimes:
         Node ``node`` works ``factor`` times slower on ``[start, end)``.
     failures : sequence of (node, start, end), default ()
         Node ``node`` makes no progress on ``[start, end)`` and then resumes.
+    epoch : (int, float), optional
+        ``(iterations, pause)``: every node waits ``pause`` seconds more in
+        the compute phase of its iterations ``0, iterations, 2 iterations, ...``
+        (the first of each epoch; see :func:`epoch_iterations`).
     custom : callable or array, optional
         A user's compute model in place of ``model``: a :data:`ComputeFunction`
         called once per compute phase, or per-node seconds (see
@@ -459,6 +484,7 @@ class ComputeTimes:
         stragglers: Sequence[tuple[int, float, float, float]] = (),
         failures: Sequence[tuple[int, float, float]] = (),
         custom: ComputeFunction | ArrayLike | None = None,
+        epoch: tuple[int, float] | None = None,
     ):
         if model not in COMPUTE_MODELS:
             raise ScenarioError(f"cluster.compute.model={model!r}; expected one of {COMPUTE_MODELS}")
@@ -496,6 +522,8 @@ class ComputeTimes:
         for node, start, end in failures:
             windows[node].append((math.inf, start, end))
         self._profiles = [speed_profile(w) if w else None for w in windows]
+        self._epoch = epoch
+        self._phases = [0] * n_nodes
         self.failure_windows: tuple[tuple[tuple[float, float], ...], ...] = tuple(
             _merge((start, end) for node, start, end in failures if node == i) for i in range(n_nodes)
         )
@@ -523,6 +551,11 @@ class ComputeTimes:
                 k = 0
             self._next[node] = k + 1
             work = float(block[k])
+        if self._epoch is not None:
+            phase = self._phases[node]
+            self._phases[node] = phase + 1
+            if phase % self._epoch[0] == 0:
+                work += self._epoch[1]
         profile = self._profiles[node]
         if profile is None:
             return work

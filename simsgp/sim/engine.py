@@ -30,8 +30,9 @@ from simsgp.learn.pushsum import debias
 from simsgp.report.metrics import summarize, time_to_target
 from simsgp.report.result import Result
 from simsgp.scenario import Scenario
+from simsgp.scenario.schema import ClusterConfig
 from simsgp.sim import budget, physics
-from simsgp.sim.cluster import ComputeFunction, ComputeTimes
+from simsgp.sim.cluster import ComputeFunction, ComputeTimes, epoch_iterations
 from simsgp.sim.flows import Network
 from simsgp.sim.mailbox import Mailbox
 from simsgp.sim.records import Records
@@ -86,6 +87,7 @@ def build(scenario: Scenario, *, task: Any = None, graph: Any = None, compute: A
             stragglers=[(w.node, w.factor, w.start, w.end) for w in cluster.stragglers],
             failures=[(w.node, w.start, w.end) for w in cluster.failures],
             custom=compute,
+            epoch=_epoch(cluster),
         ),
         records=Records(n, min(scenario.iterations or _FIRST_ROWS, _FIRST_ROWS)),  # rows grow as the run goes
     )
@@ -370,3 +372,9 @@ def _as_scenario(scenario: Scenario | Mapping[str, Any] | str | Path | None) -> 
     if isinstance(scenario, Mapping):
         return scenario_mod.resolve(scenario_mod.from_dict(scenario))
     return scenario_mod.resolve(scenario_mod.load(scenario))
+
+
+def _epoch(cluster: ClusterConfig) -> tuple[int, float] | None:
+    """``(iterations per epoch, pause)`` for :class:`ComputeTimes`, None without a pause."""
+    iterations = epoch_iterations(cluster)
+    return None if iterations is None or not cluster.epoch.pause else (iterations, cluster.epoch.pause)
