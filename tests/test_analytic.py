@@ -113,7 +113,8 @@ def test_analytic_timing_only_keeps_the_schedule_without_math(algorithm):
     ("settings", "match"),
     [
         ({"algorithm": {"name": "sgp"}}, r"analytic=True; expected false for algorithm.name='sgp'; the analytic mode covers \['allreduce', 'localsgd', 'ps-sync'\]"),
-        ({"algorithm": {"name": "allreduce", "collective": "parallel"}}, "only the ring collective"),
+        ({"algorithm": {"name": "allreduce", "collective": "parallel"}, "cluster": {"nodes": 12, **CLUSTERS["jitter"]}},
+         "transfers overlap on it without starting and ending together"),
         ({"algorithm": {"name": "ps-sync", "servers": 2}}, "only one server"),
         ({"algorithm": {"name": "ps-sync"}, "network": {"topology": "racks-oversubscribed"}}, "share more than one link"),
         ({"algorithm": {"name": "allreduce"}, "time_limit": 2.0}, "time-limited runs need the event mode"),
@@ -122,3 +123,21 @@ def test_analytic_timing_only_keeps_the_schedule_without_math(algorithm):
 def test_analytic_mode_refuses_what_it_cannot_time_exactly(settings, match):
     with pytest.raises(ScenarioError, match=match):
         run({"analytic": True, "cluster": {"nodes": 12}, **settings})
+
+
+@pytest.mark.parametrize("collective", ["recursive-doubling", "halving-doubling", "parallel", "tree", "hierarchical"])
+@pytest.mark.parametrize("network", [{}, {"reduce_rate": 5e9, "eager_limit": 1e6}])
+def test_analytic_collectives_agree_with_event_mode_when_nodes_enter_together(collective, network):
+    """On servers, 8 GPUs behind each NIC, but for parallel and the tree: their flows would share links unequally there."""
+    scenario = {
+        "iterations": 4,
+        "cluster": {"nodes": 15 if collective == "tree" else 16},
+        "network": {"topology": "star-10gbe" if collective in ("parallel", "tree") else "servers-10gbe-8gpu", **network},
+        "algorithm": {"name": "allreduce", "collective": collective, "chunk_bytes": 2e7},
+        "task": {"payload": "resnet50"},
+        "timing_only": True,
+    }
+    event, exact = run(scenario), run({**scenario, "analytic": True})
+    for field in ("start", "end", "bytes_sent"):
+        np.testing.assert_allclose(exact.records[field], event.records[field], rtol=1e-9, err_msg=field)
+    np.testing.assert_allclose(exact.summary["node_send_fraction"], event.summary["node_send_fraction"], rtol=1e-9)

@@ -5,7 +5,7 @@ import pytest
 
 from simsgp.errors import TopologyError
 from simsgp.sim.flows import Network
-from simsgp.sim.topology import available_topologies, load_topology, racks, sites
+from simsgp.sim.topology import available_topologies, load_topology, racks, servers, sites
 
 B = 1.25e9  # bytes/s, 10 Gb/s host NICs
 ALPHA = 20e-6
@@ -14,7 +14,7 @@ M = 102.2e6  # ResNet-50 in fp32
 WAN = 1.25e8  # bytes/s, 1 Gb/s
 SITE_LATENCY = [[0.0, 0.04, 0.07], [0.04, 0.0, 0.1], [0.07, 0.1, 0.0]]
 
-SHIPPED = ["racks-oversubscribed", "star-100g-ib", "star-10gbe", "wan-geo"]
+SHIPPED = ["racks-oversubscribed", "servers-10gbe-8gpu", "star-100g-ib", "star-10gbe", "wan-geo"]
 
 
 def _deliveries(env, topology, sends):
@@ -184,6 +184,23 @@ def test_star_100g_ib_figures():
     assert topo.latency(0, 1) == 2e-6
 
 
+def test_servers_file_figures(env):
+    topo = load_topology("servers-10gbe-8gpu", 16)
+    assert [topo.link_names[link] for link in topo.route(3, 12)] == ["h3.up", "server0.up", "server1.down", "h12.down"]
+    assert topo.groups == (0,) * 8 + (1,) * 8
+    # every GPU of server 0 sends M to its twin on server 1: the NIC is shared by 8 flows
+    times = _deliveries(env, topo, [(h, 8 + h, M) for h in range(8)])
+    np.testing.assert_allclose(times, [20e-6 + 8 * M / B] * 8, rtol=1e-12)
+    assert topo.latency(0, 1) == 3e-6
+
+
+def test_servers_refuse_bad_figures():
+    with pytest.raises(TopologyError, match=r"gpus_per_node=0; expected an integer >= 1"):
+        servers(4, 1.0, 0.0, gpus_per_node=0, gpu_bandwidth=1.0)
+    with pytest.raises(TopologyError, match=r"gpu_bandwidth=\[1.0, 2.0\]; servers expect one number"):
+        servers(4, 1.0, 0.0, gpus_per_node=2, gpu_bandwidth=[1.0, 2.0])
+
+
 def test_racks_oversubscribed_file_figures(env):
     topo = load_topology("racks-oversubscribed", 16)
     assert topo.capacity[32:].tolist() == [8 * B / 4] * 4
@@ -228,7 +245,7 @@ SITES_FILE = 'kind = "sites"\nbandwidth = 1.0\nlatency = 0.0\nwan_bandwidth = 1.
             r"unknown key\(s\) \['rack_size'\] for kind='sites'.*'wan_bandwidth'",
         ),
         ('kind = "star"\nbandwidth = 1.0\nlatency = 0.0\ncore_latency = 1.0\n', r"\['core_latency'\] for kind='star'"),
-        ('kind = "mesh"\nbandwidth = 1.0\n', r"kind='mesh'; expected one of \['racks', 'sites', 'star'\]"),
+        ('kind = "mesh"\nbandwidth = 1.0\n', r"kind='mesh'; expected one of \['racks', 'servers', 'sites', 'star'\]"),
         (SITES_FILE + "site_latency = [[0.0, 0.1]]\n", r"site_latency=.*square"),
         (SITES_FILE + "site_latency = [[0.0, 0.1], [0.2, 0.0]]\n", r"site_latency\[0\]\[1\]=0.1 but .*symmetric"),
         (SITES_FILE + "site_latency = [[0.0, -0.1], [-0.1, 0.0]]\n", r"site_latency\[0\]\[1\]=-0.1; expected .* >= 0"),

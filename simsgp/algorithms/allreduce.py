@@ -3,8 +3,8 @@
 Iteration ``t`` at node ``i``: compute the mini-batch gradient at ``x_i`` (its
 value does not depend on when, so the math is done when the phase starts), take
 part in an allreduce of the gradient (real flows on the network; ``collective``
-``"ring"`` or ``"parallel"``), then take the same SGD step as every other node
-with the average gradient.
+one of :data:`simsgp.sim.collectives.COLLECTIVES`), then take the same SGD
+step as every other node with the average gradient.
 
 With ``overlap = true`` the gradient is cut into buckets of ``bucket_bytes``
 (PyTorch DDP's 25 MiB by default) that backward produces one after the other:
@@ -33,24 +33,54 @@ from simsgp.learn.backend import array_namespace
 from simsgp.learn.optim import sgd_update
 from simsgp.sim import analytic
 from simsgp.sim.budget import check_count
-from simsgp.sim.collectives import COLLECTIVES, allreduce, bucket_sizes, messages_per_node
+from simsgp.sim.collectives import (
+    COLLECTIVES,
+    DEFAULT_CHUNK_BYTES,
+    CollectiveOptions,
+    allreduce,
+    bucket_sizes,
+    messages_per_node,
+)
 
 if TYPE_CHECKING:
     from simsgp.sim.world import Run
 
 __all__ = [
-    "MAX_BUCKETS", "AllreduceParams", "AllreduceSGD", "CollectiveParams", "MeanOnce", "RingTimer", "bucket_ready_times",
+    "MAX_BUCKETS", "AllreduceParams", "AllreduceSGD", "CollectiveParams", "CollectiveTimer", "MeanOnce", "bucket_ready_times",
 ]
 
 
 @dataclass(frozen=True)
 class CollectiveParams:
-    """``collective``: the message pattern of an allreduce, one of :data:`simsgp.sim.collectives.COLLECTIVES`."""
+    """The allreduce's message pattern.
+
+    ``collective``: one of :data:`simsgp.sim.collectives.COLLECTIVES`;
+    ``chunk_bytes``: the pipeline chunk of ``tree``; ``leader_collective``:
+    what the server leaders run in ``hierarchical``.
+    """
 
     collective: str = setting("ring", help="message pattern of the allreduce (see simsgp.sim.collectives)")
+    chunk_bytes: float = setting(DEFAULT_CHUNK_BYTES, help="pipeline chunk of the tree collective", unit="B")
+    leader_collective: str = setting("ring", help="collective among the server leaders of the hierarchical one")
 
     def __post_init__(self) -> None:
         one_of("algorithm.collective", self.collective, COLLECTIVES)
+        positive("algorithm.chunk_bytes", self.chunk_bytes)
+        one_of("algorithm.leader_collective", self.leader_collective, set(COLLECTIVES) - {"hierarchical"})
+
+    def options(self, run: Run) -> CollectiveOptions:
+        """The collective's options in ``run``: these, the world's reduce rate and the topology's servers."""
+        return CollectiveOptions(
+            reduce_rate=run.world.reduce_rate,
+            chunk_bytes=self.chunk_bytes,
+            leader=self.leader_collective,
+            groups=run.world.network.topology.groups[: run.n],
+        )
+
+    def messages(self, nodes: int, nbytes: float) -> int:
+        """The most messages a node sends in one allreduce of ``nbytes`` (servers unknown here: one worker each)."""
+        return messages_per_node(self.collective, nodes, nbytes, CollectiveOptions(chunk_bytes=self.chunk_bytes,
+                                                                                   leader=self.leader_collective))
 
 
 @dataclass(frozen=True)
@@ -135,7 +165,7 @@ class AllreduceSGD:
         check_count(
             "algorithm.bucket_bytes", params.bucket_bytes, buckets, MAX_BUCKETS, f"buckets of the {nbytes:.6g}-byte gradient"
         )
-        return messages_per_node(params.collective, nodes) * math.ceil(buckets)
+        return params.messages(nodes, nbytes) * math.ceil(buckets)
 
     def start(self, run: Run, params: AllreduceParams) -> None:
         """Start one allreduce-SGD process per node."""
@@ -144,14 +174,14 @@ class AllreduceSGD:
         per_node(run, _node, average, buckets, params)
 
     def run_analytic(self, run: Run, params: AllreduceParams) -> None:
-        """Time every iteration with :class:`RingTimer` instead of flows; same math, same records."""
-        ring = RingTimer(run, params.collective)
+        """Time every iteration with :class:`CollectiveTimer` instead of flows; same math, same records."""
+        timer = CollectiveTimer(run, params)
         buckets = params.buckets(run.nbytes)
 
         def communicate(t: int, start: np.ndarray, compute: np.ndarray) -> np.ndarray:
             finish = start
             for size, ready in zip(buckets, bucket_ready_times(start, compute, buckets, params.backward_fraction)):
-                finish = ring.allreduce(np.maximum(ready, finish), size)
+                finish = timer.allreduce(np.maximum(ready, finish), size)
             return finish
 
         def learn(t: int, losses: np.ndarray) -> None:
@@ -164,6 +194,7 @@ class AllreduceSGD:
 
 def _node(run: Run, i: int, average: MeanOnce, buckets: list[float], params: AllreduceParams) -> Generator[Any, Any, None]:
     env, n = run.world.env, run.n
+    options = params.options(run)
     for t in range(run.iterations):
         start = env.now
         loss, average.rows[i] = gradient(run, i, run.state.x[i], draw_batch(run, i))
@@ -172,27 +203,35 @@ def _node(run: Run, i: int, average: MeanOnce, buckets: list[float], params: All
         for b, (size, at) in enumerate(zip(buckets, ready)):
             if at > env.now:
                 yield wait(run, at - env.now)
-            yield from allreduce(params.collective, run.world.network, run.world.mailboxes, i, n, size, (t, b))
+            yield from allreduce(params.collective, run.world.network, run.world.mailboxes, i, n, size, (t, b), options)
         run.state.x[i], run.state.momentum[i] = sgd_update(run.state.x[i], average.mean(t), run.state.momentum[i], run.learner.sgd)
         run.log(i, t, start=start, compute_end=start + compute, end=env.now, loss=loss)
 
 
-class RingTimer:
-    """Analytic ring allreduce over the nodes' ring connections, with their FIFO state."""
+class CollectiveTimer:
+    """Analytic allreduce: the ring's own recursion (its connections share no link), any other schedule by
+    :class:`simsgp.sim.analytic.ScheduleTimer`, which checks as it goes that its time is the event mode's."""
 
-    def __init__(self, run: Run, collective: str):
+    def __init__(self, run: Run, params: CollectiveParams):
         n, topology = run.n, run.world.network.topology
-        self.pairs = [(i, (i + 1) % n) for i in range(n)]
-        if collective != "ring":
-            raise unsupported(f"algorithm.collective={collective!r}: only the ring collective has an exact analytic form")
-        if not analytic.disjoint_routes(topology, self.pairs):
-            raise unsupported(f"ring neighbours share links on topology {topology.name!r}")
         self.network = run.world.network
+        options = params.options(run)
+        self.pairs = [(i, (i + 1) % n) for i in range(n)]
+        eager_limit = run.world.network.eager_limit
+        ring = params.collective == "ring" and not options.reduce_rate and eager_limit is None
+        if ring and not analytic.disjoint_routes(topology, self.pairs):
+            raise unsupported(f"ring neighbours share links on topology {topology.name!r}")
+        self.schedule = None if ring else analytic.ScheduleTimer(topology, params.collective, n, options, eager_limit)
         self.rate, self.latency = analytic.connection_rates(topology, self.pairs)
         self.free = np.zeros(n)
 
     def allreduce(self, ready: np.ndarray, nbytes: float) -> np.ndarray:
         """When each node finishes an allreduce of ``nbytes`` entered at ``ready``."""
+        if self.schedule is not None:
+            finish, counts = self.schedule.allreduce(ready, nbytes)
+            for src, dst, size, busy in counts:
+                self.network.count(src, self.network.topology.route(src, dst), size, busy)
+            return finish
         n = len(ready)
         finish, self.free, busy = analytic.ring_allreduce(ready, self.free, nbytes / n, self.rate, self.latency)
         analytic.account(self.network, self.pairs, np.full(n, 2 * (n - 1) * nbytes / n), busy)

@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from simsgp.algorithms._analytic import gradients, run_iterations
-from simsgp.algorithms.allreduce import CollectiveParams, MeanOnce, RingTimer
+from simsgp.algorithms.allreduce import CollectiveParams, CollectiveTimer, MeanOnce
 from simsgp.algorithms.base import register
 from simsgp.algorithms.steps import compute_step, per_node
 from simsgp.checks import at_least
 from simsgp.fields import setting
 from simsgp.learn.optim import sgd_update
-from simsgp.sim.collectives import allreduce, messages_per_node
+from simsgp.sim.collectives import allreduce
 
 if TYPE_CHECKING:
     from simsgp.sim.world import Run
@@ -49,7 +49,7 @@ class LocalSGD:
 
     def messages_per_iteration(self, params: LocalSGDParams, nodes: int, nbytes: float) -> float:
         """Messages a node sends per iteration: one allreduce of the parameters every ``local_steps``."""
-        return messages_per_node(params.collective, nodes) / params.local_steps
+        return params.messages(nodes, nbytes) / params.local_steps
 
     def start(self, run: Run, params: LocalSGDParams) -> None:
         """Start one Local SGD process per node."""
@@ -57,12 +57,12 @@ class LocalSGD:
         per_node(run, _node, average, params)
 
     def run_analytic(self, run: Run, params: LocalSGDParams) -> None:
-        """Local steps on the stacked state; the parameter allreduce timed by :class:`RingTimer`."""
-        ring = RingTimer(run, params.collective)
+        """Local steps on the stacked state; the parameter allreduce timed by :class:`CollectiveTimer`."""
+        timer = CollectiveTimer(run, params)
         local_steps, state = params.local_steps, run.state
 
         def communicate(t: int, start: np.ndarray, compute: np.ndarray) -> np.ndarray:
-            return ring.allreduce(start + compute, run.nbytes) if (t + 1) % local_steps == 0 else start + compute
+            return timer.allreduce(start + compute, run.nbytes) if (t + 1) % local_steps == 0 else start + compute
 
         def learn(t: int, losses: np.ndarray) -> None:
             state.x[:], state.momentum[:] = sgd_update(state.x, gradients(run, losses), state.momentum, run.learner.sgd)
@@ -74,12 +74,13 @@ class LocalSGD:
 
 def _node(run: Run, i: int, average: MeanOnce, params: LocalSGDParams) -> Generator[Any, Any, None]:
     env = run.world.env
+    options = params.options(run)
     for t in range(run.iterations):
         start = env.now
         loss, run.state.x[i] = yield from compute_step(run, i)
         compute_end = env.now
         if (t + 1) % params.local_steps == 0:
             average.rows[i] = run.state.x[i]
-            yield from allreduce(params.collective, run.world.network, run.world.mailboxes, i, run.n, run.nbytes, t)
+            yield from allreduce(params.collective, run.world.network, run.world.mailboxes, i, run.n, run.nbytes, t, options)
             run.state.x[i] = average.mean(t)
         run.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)

@@ -187,6 +187,15 @@ class NetworkConfig:
     site_latency: float | tuple[tuple[float, ...], ...] | None = setting(
         None, help="one-way latency between sites added to latency: one for every pair, or the matrix", unit="s"
     )
+    reduce_rate: float | None = setting(
+        None, help="bytes per second a host adds a received message into its own in a collective (default: free)",
+        unit="B/s",
+    )
+    eager_limit: float | None = setting(
+        None, help="messages up to this size are eager (a send completes at once), larger ones rendezvous (start when "
+        "the receiver asks, complete on delivery); default: every message streams (starts at once, completes on "
+        "delivery)", unit="B",
+    )
 
     def __post_init__(self) -> None:
         from simsgp.sim.topology import SITE_FIGURES, available_topologies, site_overrides
@@ -201,6 +210,10 @@ class NetworkConfig:
             nonnegative("network.latency", self.latency)
         if self.efficiency is not None and not 0 < self.efficiency <= 1:
             fail("network.efficiency", self.efficiency, "a fraction in (0, 1]")
+        if self.reduce_rate is not None:
+            positive("network.reduce_rate", self.reduce_rate)
+        if self.eager_limit is not None and not self.eager_limit >= 0:
+            fail("network.eager_limit", self.eager_limit, "a number of bytes >= 0 (inf: every message eager)")
         try:
             site_overrides(self.topology, wan_bandwidth=self.wan_bandwidth, site_latency=self.site_latency)
         except TopologyError as exc:  # "site_latency=...: ..." names its key; a file that does not read names itself

@@ -71,7 +71,8 @@ def build(scenario: Scenario, *, task: Any = None, graph: Any = None, compute: A
     model = cluster.compute
     world = World(
         env=env,
-        network=Network(env, topology, record_messages=scenario.trace or physics.check_every_message),
+        network=Network(env, topology, record_messages=scenario.trace or physics.check_every_message,
+                        eager_limit=net_cfg.eager_limit),
         mailboxes=[Mailbox(env) for _ in range(topology.n_hosts)],
         compute=ComputeTimes(
             model.model,
@@ -90,6 +91,7 @@ def build(scenario: Scenario, *, task: Any = None, graph: Any = None, compute: A
             epoch=_epoch(cluster),
         ),
         records=Records(n, min(scenario.iterations or _FIRST_ROWS, _FIRST_ROWS)),  # rows grow as the run goes
+        reduce_rate=net_cfg.reduce_rate,
     )
     state = ModelState(
         x=backend.xp.stack([x0] * n),

@@ -85,6 +85,10 @@ class Network:
         Links, capacities, routes and latencies.
     record_messages : bool, default False
         Keep a log of every message (for traces); off by default, costs nothing then.
+    eager_limit : float or None, default None
+        How sends complete (:func:`simsgp.sim.mailbox.post`): None streams
+        every message; else messages of at most this many bytes are eager
+        and larger ones rendezvous.
 
     Attributes
     ----------
@@ -110,8 +114,12 @@ class Network:
     (2.5, 'hello')
     """
 
-    def __init__(self, env: simpy.Environment, topology: Topology, *, record_messages: bool = False):
+    def __init__(
+        self, env: simpy.Environment, topology: Topology, *, record_messages: bool = False,
+        eager_limit: float | None = None,
+    ):
         self.env = env
+        self.eager_limit = eager_limit
         self.messages: list[tuple[int, int, float, float, float]] | None = [] if record_messages else None
         self.topology = topology
         self.capacity = [float(c) for c in topology.capacity]

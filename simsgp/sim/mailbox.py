@@ -4,11 +4,21 @@ A tag says which round a message belongs to (an iteration, or an iteration and
 a collective step). A node asks for ``count`` messages of a tag and gets an
 event that succeeds, with them in arrival order, once they are all there;
 messages of later rounds wait in the box until asked for.
+
+How a send completes (:func:`post`, ``network.eager_limit``): by default a
+message streams, as over a TCP socket whose receiver keeps reading: its
+transfer starts at once and the sender's send completes when it has been
+delivered. With an eager limit, a message of at most that many bytes is
+eager (it starts at once and the send completes at once: the data sits in
+buffers on the way), and a larger one is rendezvous, as MPI and PyTorch's
+TCP backend move large tensors and as a socket whose buffers are far smaller
+than the message behaves: its transfer starts only when the receiver has
+asked for its tag, and the send completes on delivery.
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any, NamedTuple, cast
 
 import simpy
@@ -42,12 +52,13 @@ class Mailbox:
     ['a', 'b']
     """
 
-    __slots__ = ("_held", "_waiting", "env")
+    __slots__ = ("_deferred", "_held", "_waiting", "env")
 
     def __init__(self, env: simpy.Environment):
         self.env = env
         self._held: dict[Hashable, list[Message]] = {}
         self._waiting: dict[Hashable, tuple[int, simpy.Event]] = {}
+        self._deferred: dict[Hashable, list[Callable[[], None]]] = {}
 
     def put(self, message: Message) -> None:
         """File a delivered message; wakes the node if its round is now complete."""
@@ -67,13 +78,27 @@ class Mailbox:
         self.put(cast(Message, event.value))
 
     def get(self, tag: Hashable, count: int) -> simpy.Event:
-        """An event that succeeds with the ``count`` messages of ``tag``."""
+        """An event that succeeds with the ``count`` messages of ``tag``; starts the rendezvous sends waiting for it."""
         event = simpy.Event(self.env)  # env.event() would add a descriptor call per node-round
         if len(self._held.get(tag, ())) >= count:
             event.succeed(self._held.pop(tag, []))
         else:
             self._waiting[tag] = (count, event)
+        if self._deferred:
+            for start in self._deferred.pop(tag, ()):
+                start()
         return event
+
+    def rendezvous(self, tag: Hashable, start: Callable[[], None]) -> None:
+        """Call ``start`` (a rendezvous send's transfer) once this box's node asks for ``tag``; now if it waits for it."""
+        if tag in self._waiting:
+            start()
+        else:
+            self._deferred.setdefault(tag, []).append(start)
+
+    def unasked(self) -> int:
+        """Rendezvous sends still waiting for this node to ask for their tag."""
+        return sum(len(starts) for starts in self._deferred.values())
 
     def expect_fewer(self, tag: Hashable, count: int) -> None:
         """Lower by ``count`` the messages awaited for ``tag`` (senders that will not send); wakes the node if that completes its round."""
@@ -144,9 +169,26 @@ def post(
 ) -> simpy.Event:
     """Send ``payload`` as a message of ``nbytes`` over ``network``; file it at ``dst`` on arrival.
 
-    Returns the network's delivery event (the sender may wait on it).
+    Returns the event that completes the send (the sender may wait on it):
+    delivery for a streamed or rendezvous message, at once for an eager one
+    (see the module's notes and ``network.eager_limit``).
     """
     message = Message(src, dst, tag, network.env.now, payload)
-    delivered = network.send(src, dst, nbytes, message)
-    delivered.callbacks.append(mailboxes[dst].deliver)
-    return delivered
+    box = mailboxes[dst]
+    limit = network.eager_limit
+    if limit is None or src == dst:
+        delivered = network.send(src, dst, nbytes, message)
+        delivered.callbacks.append(box.deliver)
+        return delivered
+    if nbytes <= limit:
+        network.send(src, dst, nbytes, message).callbacks.append(box.deliver)
+        return simpy.Event(network.env).succeed()
+    done = simpy.Event(network.env)
+
+    def start() -> None:
+        delivered = network.send(src, dst, nbytes, message)
+        delivered.callbacks.append(box.deliver)
+        delivered.callbacks.append(lambda event: done.succeed(event.value))
+
+    box.rendezvous(tag, start)
+    return done

@@ -4,7 +4,8 @@ A :class:`Topology` names every link, its bytes per second, the links a
 message from one host to another crosses and the latency it pays once.
 :func:`star` (full-duplex NICs on one non-blocking switch), :func:`racks`
 (oversubscribed top-of-rack switches under a non-blocking core) and
-:func:`sites` (data centres joined by wide-area links) build them and check
+:func:`sites` (data centres joined by wide-area links) and :func:`servers`
+(multi-GPU servers: GPUs on a node-local link, one NIC per server) build them and check
 their figures; :func:`load_topology` builds one from a TOML file, a shipped
 one of :data:`TOPOLOGY_DIR` (:func:`available_topologies`) or any path.
 How messages share these links is :mod:`simsgp.sim.flows`.
@@ -30,6 +31,7 @@ __all__ = [
     "available_topologies",
     "load_topology",
     "racks",
+    "servers",
     "sites",
     "star",
     "topology_path",
@@ -68,6 +70,9 @@ class Topology:
         ``latency(src, dst) -> float``: seconds added once per message.
     link_names : tuple of str
         A readable name per link (``"h3.up"``), for reports and errors.
+    groups : tuple of int
+        Each host's rack, site or server (empty: every host on its own), for
+        collectives that reduce inside a group first.
     """
 
     name: str
@@ -76,6 +81,7 @@ class Topology:
     route: Callable[[int, int], tuple[int, ...]]
     latency: Callable[[int, int], float]
     link_names: tuple[str, ...] = field(default=())
+    groups: tuple[int, ...] = field(default=())
 
 
 def star(
@@ -334,6 +340,88 @@ def sites(
     )
 
 
+def servers(
+    n_hosts: int,
+    bandwidth: float,
+    latency: float,
+    *,
+    gpus_per_node: int,
+    gpu_bandwidth: float,
+    gpu_latency: float = 0.0,
+    efficiency: float = 1.0,
+    name: str = "servers",
+) -> Topology:
+    """Multi-GPU servers: each server's GPUs on a node-local link (NVLink, PCIe), one NIC per server on a non-blocking switch.
+
+    Every host is one GPU (one worker); hosts ``0 .. gpus_per_node - 1`` are
+    server 0, and so on (the last server holds what is left). GPU ``h`` has
+    a full-duplex link of ``gpu_bandwidth`` to its server's internal switch,
+    numbered as in :func:`star` (up ``h``, down ``n_hosts + h``); server
+    ``s`` has a NIC of ``bandwidth`` each way, uplink ``2 n_hosts + s`` and
+    downlink ``2 n_hosts + n_servers + s``, which all its GPUs' traffic to
+    other servers shares. A flow between GPUs of one server crosses
+    ``(src.up, dst.down)`` and takes ``gpu_latency``; between servers it
+    crosses ``(src.up, server(src).up, server(dst).down, dst.down)`` and takes
+    ``latency``.
+
+    Parameters
+    ----------
+    n_hosts : int
+        Number of GPUs (workers, then servers), at least 1.
+    bandwidth : float
+        Bytes per second of every server NIC, each direction.
+    latency : float
+        Seconds per message between GPUs of different servers, at least 0.
+    gpus_per_node : int
+        GPUs per server, at least 1.
+    gpu_bandwidth : float
+        Bytes per second of every GPU's node-local link, each direction.
+    gpu_latency : float, default 0.0
+        Seconds per message between GPUs of one server, at least 0.
+    efficiency : float, default 1.0
+        Fraction of line rate that transfers reach, in (0, 1], on every link.
+    name : str, default "servers"
+        Name for reports.
+
+    Returns
+    -------
+    Topology
+        Links named ``"h3.up"``, ``"h3.down"`` (GPU links), ``"server1.up"``, ``"server1.down"``.
+
+    Raises
+    ------
+    TopologyError
+        A bad figure; the message names it and what is allowed.
+
+    Examples
+    --------
+    >>> topo = servers(16, 1.25e9, 20e-6, gpus_per_node=8, gpu_bandwidth=1.5e11, gpu_latency=2e-6)
+    >>> [topo.link_names[link] for link in topo.route(0, 9)]
+    ['h0.up', 'server0.up', 'server1.down', 'h9.down']
+    >>> topo.route(0, 1), topo.latency(0, 1), topo.latency(0, 9), topo.groups[7:9]
+    ((0, 17), 2e-06, 2e-05, (0, 1))
+    """
+    if isinstance(gpus_per_node, bool) or not isinstance(gpus_per_node, (int, np.integer)) or gpus_per_node < 1:
+        raise TopologyError(f"gpus_per_node={shown(gpus_per_node)}; expected an integer >= 1")
+    for key, value in (("bandwidth", bandwidth), ("gpu_bandwidth", gpu_bandwidth)):
+        if isinstance(value, (list, tuple)) or np.ndim(value) != 0:
+            raise TopologyError(f"{key}={shown(value)}; servers expect one number for every link")
+    capacity, names = _host_nics(n_hosts, gpu_bandwidth, gpu_latency, down_bandwidth=None, efficiency=efficiency)
+    n_servers = (n_hosts + gpus_per_node - 1) // gpus_per_node
+    nic = _positive_rates("bandwidth", bandwidth, n_servers, "server")
+    _check_nonnegative("latency", latency)
+    server_names = [f"server{s}" for s in range(n_servers)]
+    return _two_level(
+        name,
+        capacity,
+        names,
+        group=[h // gpus_per_node for h in range(n_hosts)],
+        group_capacity=nic * efficiency,
+        group_links=tuple(f"{s}.up" for s in server_names) + tuple(f"{s}.down" for s in server_names),
+        pair_latency=np.where(np.eye(n_servers, dtype=bool), float(gpu_latency), float(latency)),
+    )
+
+
 def _host_nics(
     n_hosts: int,
     bandwidth: float | Sequence[float],
@@ -387,6 +475,7 @@ def _two_level(
         route=route,
         latency=lambda src, dst: table[group[src]][group[dst]],
         link_names=host_links + group_links,
+        groups=tuple(group),
     )
 
 
@@ -484,13 +573,14 @@ def _site_latency_matrix(site_latency: Sequence[Sequence[float]]) -> np.ndarray:
     return matrix
 
 
-_KINDS: dict[str, Callable[..., Topology]] = {"star": star, "racks": racks, "sites": sites}
+_KINDS: dict[str, Callable[..., Topology]] = {"star": star, "racks": racks, "sites": sites, "servers": servers}
 _LABEL_KEYS = frozenset({"name", "kind", "description", "source"})
 """File keys that describe a topology; every other key is passed to its kind's function by name."""
 _FILE_KEYS: dict[str, frozenset[str]] = {
     "star": _LABEL_KEYS | {"bandwidth", "latency", "efficiency"},
     "racks": _LABEL_KEYS | {"bandwidth", "latency", "efficiency", "rack_size", "oversubscription", "core_latency"},
     "sites": _LABEL_KEYS | {"bandwidth", "latency", "efficiency", "site_latency", "wan_bandwidth", "site_names"},
+    "servers": _LABEL_KEYS | {"bandwidth", "latency", "efficiency", "gpus_per_node", "gpu_bandwidth", "gpu_latency"},
 }
 """Keys a topology file of each kind may hold."""
 

@@ -47,13 +47,18 @@ __all__ = ["GossipRun", "Learner", "ModelState", "Run", "World"]
 
 @dataclass(eq=False)
 class World:
-    """The simulated world: virtual time, the network, every host's inbox, compute times, records."""
+    """The simulated world: virtual time, the network, every host's inbox, compute times, records.
+
+    ``reduce_rate``: bytes per second at which a host adds a received
+    message into its own in a collective (``network.reduce_rate``; None: free).
+    """
 
     env: simpy.Environment
     network: Network
     mailboxes: list[Mailbox]
     compute: ComputeTimes
     records: Records
+    reduce_rate: float | None = None
 
 
 @dataclass(eq=False)
