@@ -130,7 +130,7 @@ def test_cli_calibrate_fits_and_predicts(capsys):
 def test_cli_reproduce_paper_prints_every_cell(capsys):
     assert main(["reproduce", "paper"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 2 + 16 + 1 and lines[2].split()[:2] == ["allreduce:4", "0.704"]
+    assert len(lines) == 2 + 16 + 1 and lines[2].split()[:4] == ["allreduce:4", "recursive", "doubling", "0.704"]
     assert lines[-1].startswith("held out (16 points): worst ")
 
 

@@ -229,8 +229,8 @@ class CollectiveTimer:
         """When each node finishes an allreduce of ``nbytes`` entered at ``ready``."""
         if self.schedule is not None:
             finish, counts = self.schedule.allreduce(ready, nbytes)
-            for src, dst, size, busy in counts:
-                self.network.count(src, self.network.topology.route(src, dst), size, busy)
+            for src, dst, size, seconds in counts:
+                self.network.count(src, self.network.topology.route(src, dst), size, seconds)
             return finish
         n = len(ready)
         finish, self.free, busy = analytic.ring_allreduce(ready, self.free, nbytes / n, self.rate, self.latency)
