@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
+from simsgp.algorithms import analytic_names
 from simsgp.errors import ScenarioError, shown
 from simsgp.scenario import Scenario, apply_overrides, resolve
 from simsgp.sim.cluster import epoch_iterations
@@ -51,6 +52,7 @@ __all__ = [
     "parse_parameter",
     "predict",
     "simulate",
+    "unfitted",
 ]
 
 BOUNDS: dict[str, tuple[float, float]] = {
@@ -75,18 +77,20 @@ class Measurement:
     """Seconds per iteration measured for ``algorithm`` on ``nodes`` nodes (None: a point only to predict).
 
     ``sets`` are ``key=value`` overrides that hold for this point alone (a
-    message size, a rate of the test bench).
+    message size, a rate of the test bench); ``note`` says in a few words
+    what they make of the point, for tables (the overrides themselves without one).
     """
 
     algorithm: str
     nodes: int
     seconds: float | None
     sets: tuple[str, ...] = ()
+    note: str = ""
 
     @property
     def label(self) -> str:
-        """``algorithm:nodes`` and the point's own overrides, for tables."""
-        return " ".join([f"{self.algorithm}:{self.nodes}", *self.sets])
+        """``algorithm:nodes`` and the point's note (or its own overrides), for tables."""
+        return " ".join([f"{self.algorithm}:{self.nodes}", *((self.note,) if self.note else self.sets)])
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ class Point:
         """JSON-ready fields of the point."""
         m = self.measurement
         return {
-            "algorithm": m.algorithm, "nodes": m.nodes, "sets": list(m.sets), "measured": m.seconds,
+            "label": m.label, "algorithm": m.algorithm, "nodes": m.nodes, "sets": list(m.sets), "measured": m.seconds,
             "simulated": self.simulated, "error": self.error, "role": "fitted" if self.fitted else "held out",
         }
 
@@ -269,6 +273,12 @@ def simulate(base: Scenario, measurement: Measurement, values: Mapping[str, floa
     epoch = epoch_iterations(scenario.cluster)
     if epoch is not None:
         scenario = apply_overrides(scenario, {"iterations": epoch, "time_limit": None})
+    if measurement.algorithm in analytic_names() and not scenario.analytic and scenario.time_limit is None:
+        try:  # the analytic mode is the event mode's time whenever it answers, and much faster
+            return float(run(apply_overrides(scenario, {"analytic": True})).summary["sim_time_per_iteration"])
+        except ScenarioError as exc:
+            if "use the event mode" not in str(exc):
+                raise
     return float(run(scenario).summary["sim_time_per_iteration"])
 
 
@@ -321,26 +331,51 @@ def fit(base: Scenario, measurements: Sequence[Measurement], parameters: Sequenc
     def relative_errors(theta: np.ndarray) -> np.ndarray:
         return np.array([seconds(k, theta) for k in range(len(measurements))]) / measured - 1.0
 
-    def jacobian(theta: np.ndarray) -> np.ndarray:
-        """Forward differences, re-simulating only the points a parameter touches (and inward at an upper bound)."""
+    # keys bounded away from 0 are searched by their logarithm: a time per iteration goes as 1 / efficiency or
+    # 1 / bandwidth, nearly linear in log space, so the trust region gets there in a few steps
+    logged = low > 0
+
+    def value_of(u: np.ndarray) -> np.ndarray:
+        return np.where(logged, np.exp(u), u)
+
+    def search_of(v: np.ndarray) -> np.ndarray:
+        return np.where(logged, np.log(np.where(logged, v, 1.0)), v)
+
+    def jacobian(u: np.ndarray, search: bool = True) -> np.ndarray:
+        """Forward differences, re-simulating only the points a parameter touches (inward at an upper bound).
+
+        In the search space (``u``), or with ``search`` false by steps of the values themselves, which a model
+        linear in them differentiates exactly (the standard errors are the linear least-squares ones then).
+        """
+        theta = value_of(u) if search else u
         jac = np.zeros((len(measurements), len(params)))
         for j in range(len(params)):
-            step = 1e-4 * max(abs(theta[j]), 1e-3 * (high[j] - low[j]))
-            if theta[j] + step > high[j]:
+            moved = (u if search else theta).copy()
+            if search and logged[j]:
+                step, top = 1e-4, np.log(high[j])
+            else:
+                step, top = 1e-4 * max(abs(moved[j]), 1e-3 * (high[j] - low[j])), high[j]
+            if moved[j] + step > top:
                 step = -step
-            moved = theta.copy()
             moved[j] += step
             for k in np.flatnonzero(uses[:, j]):
-                jac[k, j] = (seconds(int(k), moved) - seconds(int(k), theta)) / measured[k] / step
+                shifted = value_of(moved) if search else moved
+                jac[k, j] = (seconds(int(k), shifted) - seconds(int(k), theta)) / measured[k] / step
         return jac
 
-    solution = least_squares(relative_errors, start, jac=jacobian, bounds=(low, high), x_scale="jac", xtol=1e-12, ftol=1e-12, gtol=1e-12)
-    x = solution.x
-    jac = jacobian(x)
+    solution = least_squares(lambda u: relative_errors(value_of(u)), search_of(start), jac=jacobian,
+                             bounds=(search_of(low), search_of(high)), xtol=1e-8, ftol=1e-8, gtol=1e-8)
+    x = value_of(solution.x)
+    jac = jacobian(x, search=False)
     values = dict(zip(names, x.tolist()))
     std_errors, warnings = _uncertainty(params, x, jac, solution.fun, solution.active_mask)
     points = tuple(Point(m, seconds(k, x), True) for k, m in enumerate(measurements))
     return Calibration(base, params, values, std_errors, points, tuple(warnings))
+
+
+def unfitted(base: Scenario) -> Calibration:
+    """A calibration that fitted nothing: ``base`` as it is, for predicting with :func:`predict`."""
+    return Calibration(base, (), {}, {}, ())
 
 
 def predict(calibration: Calibration, measurements: Sequence[Measurement]) -> list[Point]:

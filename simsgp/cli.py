@@ -130,6 +130,15 @@ def _parser() -> argparse.ArgumentParser:
         "--fit", action="append", default=[], metavar="KEY[@ALG][=LOW:HIGH]",
         help="a key to fit (repeatable; default: cluster.compute.mean per measured algorithm and network.efficiency)",
     )
+    calibrate_cmd.add_argument(
+        "--measurements", default=None, metavar="FILE",
+        help="a file written by `python -m simsgp.probe` on a real cluster: its compute time and alpha-beta network "
+             "figures set the scenario, its allreduce rows are points (fitted with --fit, else predicted)",
+    )
+    calibrate_cmd.add_argument(
+        "--measured-collective", default="ring", metavar="NAME",
+        help="the collective the file's allreduce rows ran (default ring: gloo's allreduce of CPU tensors)",
+    )
     calibrate_cmd.add_argument("--json", action="store_true", help="print the fit and the points as one JSON object")
     return parser
 
@@ -349,13 +358,28 @@ def _reproduce(args: argparse.Namespace) -> int:
 def _calibrate(args: argparse.Namespace) -> int:
     from simsgp import calibrate
 
-    base = _load(args)
     measured = [calibrate.parse_measurement(text) for text in args.measure]
+    predicted = [calibrate.parse_measurement(text) for text in args.predict]
+    figures: dict[str, float] = {}
+    if args.measurements is not None:
+        from simsgp.checks import one_of
+        from simsgp.measurements import calibration_inputs, read_measurements
+        from simsgp.sim.collectives import COLLECTIVES
+
+        one_of("--measured-collective", args.measured_collective, COLLECTIVES)
+        figures, rows = calibration_inputs(read_measurements(args.measurements), args.measured_collective)
+        measured += rows
     if not measured:
-        raise SimsgpError("calibrate needs at least one --measure ALG:NODES=SECONDS")
-    parameters = [calibrate.parse_parameter(text) for text in args.fit] or None
-    fitted = calibrate.fit(base, measured, parameters)
-    points = [*fitted.points, *calibrate.predict(fitted, [calibrate.parse_measurement(t) for t in args.predict])]
+        raise SimsgpError("calibrate needs at least one --measure ALG:NODES=SECONDS or a --measurements FILE")
+    base = scenario_mod.apply_overrides(scenario_mod.apply_overrides(scenario_mod.load(args.scenario), figures),
+                                        args.overrides)  # what the user sets wins over the file's figures
+    parameters = [calibrate.parse_parameter(text) for text in args.fit]
+    if not parameters and args.measurements is not None and not args.measure:  # the file's figures predict its rows
+        unfitted = calibrate.unfitted(base)
+        return _print_calibration(args, unfitted, calibrate.predict(unfitted, [*measured, *predicted]),
+                                  "seconds per iteration, measured against simsgp")
+    fitted = calibrate.fit(base, measured, parameters or None)
+    points = [*fitted.points, *calibrate.predict(fitted, predicted)]
     return _print_calibration(args, fitted, points, "seconds per iteration, measured against simsgp")
 
 
@@ -367,7 +391,7 @@ def _print_calibration(
     if args.json:
         print(json.dumps(calibration_dict(calibration, points), indent=2))
         return 0
-    if calibration is not None:
+    if calibration is not None and calibration.parameters:
         print(format_calibration(calibration))
     print(format_points(points, title))
     return 0

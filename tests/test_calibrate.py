@@ -181,3 +181,36 @@ def test_bad_epochs_are_one_line_errors(epoch, words):
     with pytest.raises(ScenarioError) as info:
         from_dict({"cluster": {"epoch": epoch}})
     assert words in str(info.value)
+
+
+@pytest.mark.slow
+def test_paper_calibrated_on_4_and_8_nodes_predicts_16_and_32_within_10_percent_worst_5_mean():
+    from simsgp import paper
+
+    calibration, points = paper.reproduce(calibrate=True)
+    assert calibration is not None and calibration.warnings == ()
+    assert {p.measurement.nodes for p in points if p.fitted} == set(paper.FIT_NODES)
+    assert len([p for p in points if not p.fitted]) == 8 and {p.measurement.algorithm for p in points} == set(
+        paper.PAPER_SECONDS)
+    summary = calibrate.held_out_summary(points)
+    assert summary["worst"] <= 0.10 and summary["mean"] <= 0.05, summary
+    assert all(std is not None and std < 0.2 * calibration.values[name] for name, std in calibration.std_errors.items())
+
+
+def test_simulate_takes_the_analytic_mode_where_it_answers_and_the_event_mode_where_it_refuses():
+    base = from_dict({"cluster": {"nodes": 4}, "task": {"payload": "resnet50"}, "iterations": 5})
+    ring = Measurement("allreduce", 4, None, ("algorithm.collective=recursive-doubling",))
+    jitter = Measurement("allreduce", 4, None, ("algorithm.collective=recursive-doubling", "cluster.compute.cv=0.5",
+                                                 "cluster.compute.model=lognormal"))
+    for m in (ring, jitter):  # the second is refused by the analytic timer (entries differ), so it runs as events
+        event = simsgp_run_seconds(base, m)
+        assert simulate(base, m) == pytest.approx(event, rel=1e-9)
+
+
+def simsgp_run_seconds(base, measurement):
+    from simsgp.scenario import apply_overrides
+    from simsgp.sim.engine import run
+
+    scenario = apply_overrides(base, {"algorithm.name": measurement.algorithm, "cluster.nodes": measurement.nodes,
+                                      "timing_only": True, "eval_every": 0})
+    return float(run(apply_overrides(scenario, list(measurement.sets))).summary["sim_time_per_iteration"])
