@@ -208,11 +208,9 @@ def racks(
     >>> float(topo.capacity[12]), topo.latency(0, 3), topo.latency(0, 5)
     (1250000000.0, 2e-05, 2.5e-05)
     """
-    if isinstance(bandwidth, (list, tuple)) or np.ndim(bandwidth) != 0:
-        raise TopologyError(f"bandwidth={shown(bandwidth)}; racks expect one number for every host NIC")
+    _check_one_number("bandwidth", bandwidth, "racks expect one number for every host NIC")
     capacity, names = _host_nics(n_hosts, bandwidth, latency, down_bandwidth=None, efficiency=efficiency)
-    if isinstance(rack_size, bool) or not isinstance(rack_size, (int, np.integer)) or rack_size < 1:
-        raise TopologyError(f"rack_size={shown(rack_size)}; expected an integer >= 1")
+    _check_count("rack_size", rack_size)
     ratio = _real(oversubscription)
     if ratio is None or not 1 <= ratio < math.inf:
         raise TopologyError(f"oversubscription={shown(oversubscription)}; expected a finite number >= 1")
@@ -401,11 +399,9 @@ def servers(
     >>> topo.route(0, 1), topo.latency(0, 1), topo.latency(0, 9), topo.groups[7:9]
     ((0, 17), 2e-06, 2e-05, (0, 1))
     """
-    if isinstance(gpus_per_node, bool) or not isinstance(gpus_per_node, (int, np.integer)) or gpus_per_node < 1:
-        raise TopologyError(f"gpus_per_node={shown(gpus_per_node)}; expected an integer >= 1")
+    _check_count("gpus_per_node", gpus_per_node)
     for key, value in (("bandwidth", bandwidth), ("gpu_bandwidth", gpu_bandwidth)):
-        if isinstance(value, (list, tuple)) or np.ndim(value) != 0:
-            raise TopologyError(f"{key}={shown(value)}; servers expect one number for every link")
+        _check_one_number(key, value, "servers expect one number for every link")
     capacity, names = _host_nics(n_hosts, gpu_bandwidth, gpu_latency, down_bandwidth=None, efficiency=efficiency)
     n_servers = (n_hosts + gpus_per_node - 1) // gpus_per_node
     nic = _positive_rates("bandwidth", bandwidth, n_servers, "server")
@@ -533,6 +529,16 @@ def _positive_rates(what: str, value: float | Sequence[float], count: int, item:
             "expected a positive finite number of bytes per second"
         )
     return values
+
+
+def _check_one_number(what: str, value: Any, why: str) -> None:
+    if isinstance(value, (list, tuple)) or np.ndim(value) != 0:
+        raise TopologyError(f"{what}={shown(value)}; {why}")
+
+
+def _check_count(what: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise TopologyError(f"{what}={shown(value)}; expected an integer >= 1")
 
 
 def _check_nonnegative(what: str, value: float) -> None:
