@@ -190,7 +190,7 @@ def parse_measurement(text: str) -> Measurement:
     Examples
     --------
     >>> parse_measurement("sgp:32=0.426")
-    Measurement(algorithm='sgp', nodes=32, seconds=0.426, sets=())
+    Measurement(algorithm='sgp', nodes=32, seconds=0.426, sets=(), note='')
     >>> parse_measurement("sgp:64").seconds is None
     True
     """

@@ -194,7 +194,7 @@ def apply_overrides(scenario: Scenario, assignments: Mapping[str, Any] | Iterabl
     >>> apply_overrides(s, {"cluster.nodez": 16})
     Traceback (most recent call last):
     ...
-    simsgp.errors.ScenarioError: apply_overrides: key 'cluster.nodez': unknown key (did you mean 'nodes'?); expected one of ['compute', 'failures', 'nodes', 'slow_nodes', 'stragglers', 'transient']
+    simsgp.errors.ScenarioError: apply_overrides: key 'cluster.nodez': unknown key (did you mean 'nodes'?); expected one of ['compute', 'epoch', 'failures', 'nodes', 'slow_nodes', 'stragglers', 'transient']
     """
     if isinstance(assignments, Mapping):
         return _apply_mapping(scenario, assignments)
