@@ -185,7 +185,9 @@ class Calibration:
 
 
 def parse_measurement(text: str) -> Measurement:
-    """Parse ``ALGORITHM:NODES=SECONDS`` (``allreduce:8=0.896``), or ``ALGORITHM:NODES`` for a point to predict.
+    """Parse ``ALGORITHM:NODES=SECONDS[,KEY=VALUE...]`` (``allreduce:8=0.896``), or ``ALGORITHM:NODES`` to predict.
+
+    ``KEY=VALUE`` after commas are keys that hold for this point alone.
 
     Examples
     --------
@@ -193,16 +195,19 @@ def parse_measurement(text: str) -> Measurement:
     Measurement(algorithm='sgp', nodes=32, seconds=0.426, sets=(), note='')
     >>> parse_measurement("sgp:64").seconds is None
     True
+    >>> parse_measurement("allreduce:8=0.896,algorithm.collective=recursive-doubling").sets
+    ('algorithm.collective=recursive-doubling',)
     """
-    head, sep, seconds = text.partition("=")
+    point, *sets = (part.strip() for part in text.split(","))
+    head, sep, seconds = point.partition("=")
     algorithm, colon, nodes = head.partition(":")
     try:
-        if not colon or not algorithm.strip() or (sep and not seconds.strip()):
+        if not colon or not algorithm.strip() or (sep and not seconds.strip()) or any("=" not in k for k in sets):
             raise ValueError
-        measurement = Measurement(algorithm.strip(), int(nodes), float(seconds) if sep else None)
+        measurement = Measurement(algorithm.strip(), int(nodes), float(seconds) if sep else None, tuple(sets))
     except ValueError:
         raise ScenarioError(
-            f"measurement {shown(text)}; expected ALGORITHM:NODES=SECONDS, such as allreduce:8=0.896 "
+            f"measurement {shown(text)}; expected ALGORITHM:NODES=SECONDS[,KEY=VALUE...], such as allreduce:8=0.896 "
             "(or ALGORITHM:NODES for a point to predict)"
         ) from None
     if measurement.nodes < 2 or not (measurement.seconds is None or _FASTEST <= measurement.seconds <= _SLOWEST):

@@ -119,8 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     _scenario_arguments(calibrate_cmd)
     calibrate_cmd.add_argument(
-        "--measure", action="append", default=[], metavar="ALG:NODES=SECONDS",
-        help="a measured point to fit, e.g. allreduce:4=0.704 (repeatable)",
+        "--measure", action="append", default=[], metavar="ALG:NODES=SECONDS[,KEY=VALUE...]",
+        help="a measured point to fit, e.g. allreduce:4=0.704,algorithm.collective=recursive-doubling (keys after "
+             "commas hold for that point alone; repeatable)",
     )
     calibrate_cmd.add_argument(
         "--predict", action="append", default=[], metavar="ALG:NODES[=SECONDS]",

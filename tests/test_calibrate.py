@@ -214,3 +214,15 @@ def simsgp_run_seconds(base, measurement):
     scenario = apply_overrides(base, {"algorithm.name": measurement.algorithm, "cluster.nodes": measurement.nodes,
                                       "timing_only": True, "eval_every": 0})
     return float(run(apply_overrides(scenario, list(measurement.sets))).summary["sim_time_per_iteration"])
+
+
+def test_a_measurement_carries_its_own_keys_after_commas():
+    m = parse_measurement("allreduce:8=0.896, algorithm.collective=recursive-doubling,network.reduce_rate=1e10")
+    assert m.sets == ("algorithm.collective=recursive-doubling", "network.reduce_rate=1e10") and m.seconds == 0.896
+    for bad in ("allreduce:8=0.9,collective", "allreduce=0.9", "sgp:x=1", "sgp:1=0.3"):
+        with pytest.raises(ScenarioError, match=r"measurement '"):
+            parse_measurement(bad)
+    base = from_dict({"task": {"payload": 1e8}, "network": {"bandwidth": 1e9, "latency": 0.0}, "iterations": 3})
+    ring = simulate(base, parse_measurement("allreduce:4"))
+    doubling = simulate(base, parse_measurement("allreduce:4,algorithm.collective=recursive-doubling"))
+    assert ring == pytest.approx(0.1 + 1.5 * 0.1, rel=1e-9) and doubling == pytest.approx(0.1 + 2 * 0.1, rel=1e-9)
