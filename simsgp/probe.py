@@ -19,7 +19,7 @@ version 1) that :mod:`simsgp.measurements` reads::
 What is timed (every figure a median over ``--repeats`` after ``--warmup`` untimed runs):
 
 - compute: one forward and backward pass of ``--model`` on its batch (default a small
-  built-in MLP), or ``--compute-sleep S`` seconds of sleep in its place;
+  built-in MLP), or ``--compute-sleep S`` seconds of sleep in its place (rank 0's time);
 - p2p: ping-pong of a ``bytes``-byte tensor between ranks 0 and 1 (the others wait);
   the one-way time is half the round trip;
 - allreduce: one ``dist.all_reduce`` (sum) of a float32 tensor of ``bytes`` bytes on all
@@ -272,7 +272,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="message sizes in bytes, comma-separated (default 1e3,1e5,1e6,1e7)")
     parser.add_argument("--repeats", type=int, default=10, help="timed repeats per size (default 10)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs before timing (default 2)")
-    parser.add_argument("--skip", default="", help="comma-separated parts to leave out: compute, p2p, allreduce")
+    parser.add_argument("--skip", default="",
+                        help="comma-separated parts to leave out: compute (written as null), p2p, allreduce (empty lists)")
     parser.add_argument("--out", default="measurements.json", help="file rank 0 writes (default measurements.json)")
     return parser
 
@@ -289,7 +290,7 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
     unknown = skip - {"compute", "p2p", "allreduce"}
     if unknown:
         raise ProbeError(f"--skip takes compute, p2p, allreduce, not {', '.join(sorted(unknown))}")
-    torch, dist = _torch()
+    _, dist = _torch()
     dist.init_process_group(backend=args.backend)
     try:
         world, rank = dist.get_world_size(), dist.get_rank()
@@ -297,7 +298,7 @@ def run(args: argparse.Namespace) -> dict[str, Any] | None:
             raise ProbeError(f"p2p needs at least 2 ranks, WORLD_SIZE is {world} (or --skip p2p)")
         hosts: list[Any] = [None] * world
         dist.all_gather_object(hosts, socket.gethostname())
-        compute = {"seconds": None, "model": "not measured", "iterations": 0}
+        compute: dict[str, Any] | None = None  # --skip compute: the file says "compute": null
         if "compute" not in skip:
             compute = measure_compute(args.model, args.iterations, args.warmup, args.compute_sleep)
         dist.barrier()

@@ -1,0 +1,7 @@
+"""``python -m benchmarks.testbed``: see :mod:`benchmarks.testbed.run`."""
+
+import sys
+
+from benchmarks.testbed.run import main
+
+sys.exit(main())
