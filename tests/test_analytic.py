@@ -118,6 +118,7 @@ def test_analytic_timing_only_keeps_the_schedule_without_math(algorithm):
         ({"algorithm": {"name": "ps-sync", "servers": 2}}, "only one server"),
         ({"algorithm": {"name": "ps-sync"}, "network": {"topology": "racks-oversubscribed"}}, "share more than one link"),
         ({"algorithm": {"name": "allreduce"}, "time_limit": 2.0}, "time-limited runs need the event mode"),
+        ({"algorithm": {"name": "allreduce"}, "network": {"connections": "one-per-pair"}}, "one per pair needs the event mode"),
     ],
 )
 def test_analytic_mode_refuses_what_it_cannot_time_exactly(settings, match):

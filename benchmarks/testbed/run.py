@@ -61,7 +61,7 @@ WORKLOADS: dict[str, dict[str, Any]] = {
     "dpsgd": {"kind": "dpsgd", "sets": ["algorithm.name=dpsgd"]},
     "sgp-slow": {"kind": "sgp", "sets": ["algorithm.name=sgp"], "slow": {"0": 3.0}},
     # SGP on gloo's own connections (one TCP connection per pair, both directions): not in the default set
-    "sgp-1conn": {"kind": "sgp", "sets": ["algorithm.name=sgp"], "split": False},
+    "sgp-1conn": {"kind": "sgp", "sets": ["algorithm.name=sgp", "network.connections=one-per-pair"], "split": False},
 }
 """The workloads and the simsgp scenario each is compared with."""
 

@@ -191,6 +191,10 @@ class NetworkConfig:
         None, help="bytes per second a host adds a received message into its own in a collective (default: free)",
         unit="B/s",
     )
+    connections: str = setting(
+        "one-per-direction", help='"one-per-pair": both directions between two hosts share one connection, a message '
+        "either way waiting for the one before it (gloo's TCP transport); default: one per direction",
+    )
     eager_limit: float | None = setting(
         None, help="messages up to this size are eager (a send completes at once), larger ones rendezvous (start when "
         "the receiver asks, complete on delivery); default: every message streams (starts at once, completes on "
@@ -212,6 +216,7 @@ class NetworkConfig:
             fail("network.efficiency", self.efficiency, "a fraction in (0, 1]")
         if self.reduce_rate is not None:
             positive("network.reduce_rate", self.reduce_rate)
+        one_of("network.connections", self.connections, ("one-per-direction", "one-per-pair"))
         if self.eager_limit is not None and not self.eager_limit >= 0:
             fail("network.eager_limit", self.eager_limit, "a number of bytes >= 0 (inf: every message eager)")
         try:
@@ -427,6 +432,9 @@ class Scenario:
             )
         if self.analytic and self.iterations is None:
             fail("analytic", True, "false with a time_limit and no iterations (time-limited runs need the event mode)")
+        if self.analytic and self.network.connections != "one-per-direction":
+            fail("analytic", True, f"false with network.connections={self.network.connections!r} (the analytic "
+                 "recursions give each direction its own connection; one per pair needs the event mode)")
         if self.eval_every is not None and self.eval_every < 0:
             fail("eval_every", self.eval_every, "an integer >= 0 (0 turns evaluation off)")
         if self.has_target and (self.timing_only or self.eval_every == 0):

@@ -72,7 +72,7 @@ def build(scenario: Scenario, *, task: Any = None, graph: Any = None, compute: A
     world = World(
         env=env,
         network=Network(env, topology, record_messages=scenario.trace or physics.check_every_message,
-                        eager_limit=net_cfg.eager_limit),
+                        eager_limit=net_cfg.eager_limit, one_per_pair=net_cfg.connections == "one-per-pair"),
         mailboxes=[Mailbox(env) for _ in range(topology.n_hosts)],
         compute=ComputeTimes(
             model.model,

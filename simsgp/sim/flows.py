@@ -89,6 +89,10 @@ class Network:
         How sends complete (:func:`simsgp.sim.mailbox.post`): None streams
         every message; else messages of at most this many bytes are eager
         and larger ones rendezvous.
+    one_per_pair : bool, default False
+        One connection carries both directions between two hosts, a message
+        either way waiting for the one before it (gloo's single TCP
+        connection per pair of ranks); by default each direction has its own.
 
     Attributes
     ----------
@@ -116,10 +120,11 @@ class Network:
 
     def __init__(
         self, env: simpy.Environment, topology: Topology, *, record_messages: bool = False,
-        eager_limit: float | None = None,
+        eager_limit: float | None = None, one_per_pair: bool = False,
     ):
         self.env = env
         self.eager_limit = eager_limit
+        self.one_per_pair = one_per_pair
         self.messages: list[tuple[int, int, float, float, float]] | None = [] if record_messages else None
         self.topology = topology
         self.capacity = [float(c) for c in topology.capacity]
@@ -222,6 +227,9 @@ class Network:
         """The connection from ``src`` to ``dst``, opened on its first message."""
         links = self.topology.route(src, dst)
         connection = _Connection(links, self.topology.latency(src, dst), min(self.capacity[link] for link in links))
+        reverse = self._connections.get((dst, src)) if self.one_per_pair else None
+        if reverse is not None:  # one queue for both directions: a message waits for the one before it either way
+            connection.queue = reverse.queue
         self._connections[src, dst] = connection
         return connection
 
