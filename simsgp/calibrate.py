@@ -26,7 +26,12 @@ averages it.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -324,17 +329,13 @@ def fit(base: Scenario, measurements: Sequence[Measurement], parameters: Sequenc
     resolved = resolve(base)
     start = np.array([np.clip(_current(resolved, p), p.low, p.high) for p in params])
     measured = np.array([m.seconds for m in measurements], dtype=float)
-    cache: dict[tuple[int, tuple[float, ...]], float] = {}
+    points = _Points(base, measurements, params, uses)
 
     def seconds(k: int, theta: np.ndarray) -> float:
-        own = tuple(float(v) for v, used in zip(theta, uses[k]) if used)
-        if (k, own) not in cache:
-            values = {p.key: v for p, v in zip((p for p, used in zip(params, uses[k]) if used), own)}
-            cache[k, own] = simulate(base, measurements[k], values)
-        return cache[k, own]
+        return points.seconds([(k, theta)])[0]
 
     def relative_errors(theta: np.ndarray) -> np.ndarray:
-        return np.array([seconds(k, theta) for k in range(len(measurements))]) / measured - 1.0
+        return np.array(points.seconds([(k, theta) for k in range(len(measurements))])) / measured - 1.0
 
     # keys bounded away from 0 are searched by their logarithm: a time per iteration goes as 1 / efficiency or
     # 1 / bandwidth, nearly linear in log space, so the trust region gets there in a few steps
@@ -353,7 +354,7 @@ def fit(base: Scenario, measurements: Sequence[Measurement], parameters: Sequenc
         linear in them differentiates exactly (the standard errors are the linear least-squares ones then).
         """
         theta = value_of(u) if search else u
-        jac = np.zeros((len(measurements), len(params)))
+        steps, requests = [], []
         for j in range(len(params)):
             moved = (u if search else theta).copy()
             if search and logged[j]:
@@ -363,19 +364,88 @@ def fit(base: Scenario, measurements: Sequence[Measurement], parameters: Sequenc
             if moved[j] + step > top:
                 step = -step
             moved[j] += step
-            for k in np.flatnonzero(uses[:, j]):
-                shifted = value_of(moved) if search else moved
-                jac[k, j] = (seconds(int(k), shifted) - seconds(int(k), theta)) / measured[k] / step
+            steps.append(step)
+            shifted = value_of(moved) if search else moved
+            requests += [(int(k), shifted) for k in np.flatnonzero(uses[:, j])] + [(int(k), theta) for k in
+                                                                                 np.flatnonzero(uses[:, j])]
+        results = iter(points.seconds(requests))
+        jac = np.zeros((len(measurements), len(params)))
+        for j, step in enumerate(steps):
+            touched = np.flatnonzero(uses[:, j])
+            after = [next(results) for _ in touched]
+            before = [next(results) for _ in touched]
+            jac[touched, j] = (np.array(after) - np.array(before)) / measured[touched] / step
         return jac
 
-    solution = least_squares(lambda u: relative_errors(value_of(u)), search_of(start), jac=jacobian,
-                             bounds=(search_of(low), search_of(high)), xtol=1e-8, ftol=1e-8, gtol=1e-8)
-    x = value_of(solution.x)
-    jac = jacobian(x, search=False)
+    try:
+        solution = least_squares(lambda u: relative_errors(value_of(u)), search_of(start), jac=jacobian,
+                                 bounds=(search_of(low), search_of(high)), xtol=1e-8, ftol=1e-8, gtol=1e-8)
+        x = value_of(solution.x)
+        jac = jacobian(x, search=False)
+        fitted_points = tuple(Point(m, seconds(k, x), True) for k, m in enumerate(measurements))
+    finally:
+        points.close()
     values = dict(zip(names, x.tolist()))
     std_errors, warnings = _uncertainty(params, x, jac, solution.fun, solution.active_mask)
-    points = tuple(Point(m, seconds(k, x), True) for k, m in enumerate(measurements))
-    return Calibration(base, params, values, std_errors, points, tuple(warnings))
+    return Calibration(base, params, values, std_errors, fitted_points, tuple(warnings))
+
+
+class _Points:
+    """The fit's simulations: cached by the values that reach each point, and run in parallel once they are slow.
+
+    The first batch runs here; if its points took more than :data:`_PARALLEL_AFTER` seconds each on average, the
+    machine has more than one core and this process runs one thread (so that forking it is safe, and a user's
+    script needs no ``__main__`` guard), later batches go to a pool of forked processes. The same inputs give the
+    same floats in any process, so the fit does not change.
+    """
+
+    def __init__(self, base: Scenario, measurements: Sequence[Measurement], params: Sequence[Parameter],
+                 uses: np.ndarray):
+        self.base, self.measurements, self.params, self.uses = base, measurements, params, uses
+        self.cache: dict[tuple[int, tuple[float, ...]], float] = {}
+        self.pool: ProcessPoolExecutor | None = None
+        self.timed = False
+
+    def _key(self, k: int, theta: np.ndarray) -> tuple[int, tuple[float, ...]]:
+        return k, tuple(float(v) for v, used in zip(theta, self.uses[k]) if used)
+
+    def _job(self, key: tuple[int, tuple[float, ...]]) -> tuple[Scenario, Measurement, dict[str, float]]:
+        k, own = key
+        keys = [p.key for p, used in zip(self.params, self.uses[k]) if used]
+        return self.base, self.measurements[k], dict(zip(keys, own))
+
+    def seconds(self, requests: Sequence[tuple[int, np.ndarray]]) -> list[float]:
+        """Simulated seconds per iteration of each ``(point, values)``."""
+        keys = [self._key(k, theta) for k, theta in requests]
+        missing = [key for key in dict.fromkeys(keys) if key not in self.cache]
+        if self.pool is not None and len(missing) > 1:
+            jobs = [self._job(key) for key in missing]
+            for key, value in zip(missing, self.pool.map(simulate, *zip(*jobs))):
+                self.cache[key] = value
+        else:
+            began = time.perf_counter()
+            for key in missing:
+                self.cache[key] = simulate(*self._job(key))
+            self._maybe_parallel(len(missing), time.perf_counter() - began)
+        return [self.cache[key] for key in keys]
+
+    def _maybe_parallel(self, count: int, seconds: float) -> None:
+        if self.timed or not count:
+            return
+        self.timed = True
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        forkable = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+        if cores > 1 and forkable and seconds / count > _PARALLEL_AFTER:
+            self.pool = ProcessPoolExecutor(max_workers=min(cores, 8), mp_context=multiprocessing.get_context("fork"))
+
+    def close(self) -> None:
+        """Stop the pool, if one was started."""
+        if self.pool is not None:
+            self.pool.shutdown()
+
+
+_PARALLEL_AFTER = 0.1
+"""Mean seconds of one simulation above which a fit simulates its points in a pool of processes."""
 
 
 def unfitted(base: Scenario) -> Calibration:
