@@ -37,9 +37,10 @@ from simsgp.sim.collectives import (
     COLLECTIVES,
     DEFAULT_CHUNK_BYTES,
     CollectiveOptions,
-    allreduce,
     bucket_sizes,
     messages_per_node,
+    node_steps,
+    run_steps,
 )
 
 if TYPE_CHECKING:
@@ -193,8 +194,9 @@ class AllreduceSGD:
 
 
 def _node(run: Run, i: int, average: MeanOnce, buckets: list[float], params: AllreduceParams) -> Generator[Any, Any, None]:
-    env, n = run.world.env, run.n
+    env, n, world = run.world.env, run.n, run.world
     options = params.options(run)
+    steps = {size: node_steps(params.collective, i, n, size, options) for size in buckets}
     for t in range(run.iterations):
         start = env.now
         loss, average.rows[i] = gradient(run, i, run.state.x[i], draw_batch(run, i))
@@ -203,7 +205,7 @@ def _node(run: Run, i: int, average: MeanOnce, buckets: list[float], params: All
         for b, (size, at) in enumerate(zip(buckets, ready)):
             if at > env.now:
                 yield wait(run, at - env.now)
-            yield from allreduce(params.collective, run.world.network, run.world.mailboxes, i, n, size, (t, b), options)
+            yield from run_steps(world.network, world.mailboxes, i, steps[size], (t, b), options.reduce_rate)
         run.state.x[i], run.state.momentum[i] = sgd_update(run.state.x[i], average.mean(t), run.state.momentum[i], run.learner.sgd)
         run.log(i, t, start=start, compute_end=start + compute, end=env.now, loss=loss)
 

@@ -21,7 +21,7 @@ from simsgp.algorithms.steps import compute_step, per_node
 from simsgp.checks import at_least
 from simsgp.fields import setting
 from simsgp.learn.optim import sgd_update
-from simsgp.sim.collectives import allreduce
+from simsgp.sim.collectives import node_steps, run_steps
 
 if TYPE_CHECKING:
     from simsgp.sim.world import Run
@@ -73,14 +73,15 @@ class LocalSGD:
 
 
 def _node(run: Run, i: int, average: MeanOnce, params: LocalSGDParams) -> Generator[Any, Any, None]:
-    env = run.world.env
+    env, world = run.world.env, run.world
     options = params.options(run)
+    steps = node_steps(params.collective, i, run.n, run.nbytes, options)
     for t in range(run.iterations):
         start = env.now
         loss, run.state.x[i] = yield from compute_step(run, i)
         compute_end = env.now
         if (t + 1) % params.local_steps == 0:
             average.rows[i] = run.state.x[i]
-            yield from allreduce(params.collective, run.world.network, run.world.mailboxes, i, run.n, run.nbytes, t, options)
+            yield from run_steps(world.network, world.mailboxes, i, steps, t, options.reduce_rate)
             run.state.x[i] = average.mean(t)
         run.log(i, t, start=start, compute_end=compute_end, end=env.now, loss=loss)

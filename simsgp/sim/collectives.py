@@ -28,7 +28,7 @@ adds a user's own.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Generator, Hashable, Iterator
+from collections.abc import Callable, Generator, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -52,6 +52,7 @@ __all__ = [
     "reduce_seconds",
     "register_collective",
     "ring_allreduce_time",
+    "run_steps",
     "tree_chunks",
     "tree_time",
 ]
@@ -161,18 +162,26 @@ def allreduce(
     waits, at the end, for its own sends to complete, as a blocking MPI
     collective does; streamed sends are not waited for.
     """
-    env, box, rate = network.env, mailboxes[node], options.reduce_rate
+    return run_steps(network, mailboxes, node, node_steps(kind, node, p, nbytes, options), tag, options.reduce_rate)
+
+
+def run_steps(
+    network, mailboxes: list[Mailbox], node: int, steps: Sequence[Step], tag: Hashable, reduce_rate: float | None,
+) -> Generator[Any, Any, None]:
+    """Run ``steps`` (one node's, from :func:`node_steps`) as :func:`allreduce` does; callers that repeat one
+    collective take the steps once and call this every time."""
+    env, box = network.env, mailboxes[node]
     complete = network.eager_limit is not None
     pending = []
-    for step in node_steps(kind, node, p, nbytes, options):
-        for dst, size, receive_round in step.sends:
+    for round_, sends, receives, add in steps:
+        for dst, size, receive_round in sends:
             sent = post(network, mailboxes, node, dst, (tag, receive_round), None, size)
             if complete:
                 pending.append(sent)
-        if step.receives:
-            yield box.get((tag, step.round), step.receives)
-        if step.add and rate:
-            yield env.timeout(step.add / rate)
+        if receives:
+            yield box.get((tag, round_), receives)
+        if add and reduce_rate:
+            yield env.timeout(add / reduce_rate)
     if pending:
         yield env.all_of(pending)
 
