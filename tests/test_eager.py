@@ -10,6 +10,8 @@ import simpy
 import simsgp
 from simsgp.errors import ScenarioError
 from simsgp.scenario import from_dict
+from simsgp.sim import physics
+from simsgp.sim.engine import build
 from simsgp.sim.flows import Network
 from simsgp.sim.mailbox import Mailbox, post
 from simsgp.sim.topology import star
@@ -92,6 +94,7 @@ def test_every_algorithm_finishes_under_every_send_semantics(algorithm, eager_li
         "algorithm": {"name": algorithm}, "task": {"payload": "resnet50"},
     })
     result = simsgp.run(scenario)
+    assert physics.violations(result, build(result.scenario).world.network.topology) == []
     assert result.summary["node_time_per_iteration"] and all(t > 0 for t in result.summary["node_time_per_iteration"])
     assert len(result.summary["node_time_per_iteration"]) == 6
 
