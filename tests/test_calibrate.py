@@ -49,7 +49,7 @@ def test_fit_recovers_the_values_that_made_the_points(compute, efficiency):
     fitted = fit(base, points, params)
     assert fitted.values["cluster.compute.mean"] == pytest.approx(compute, rel=1e-6)
     assert fitted.values["network.efficiency"] == pytest.approx(efficiency, rel=1e-6)
-    assert max(abs(p.error) for p in fitted.points) < 1e-7  # the fit stops at relative steps of 1e-8
+    assert max(abs(p.error) for p in fitted.points) < 1e-6  # the fit stops at relative steps of 1e-8, as the values
     assert any("no residual" in w for w in fitted.warnings)  # two points, two parameters: nothing left to judge by
 
 
