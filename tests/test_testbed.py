@@ -98,7 +98,7 @@ def test_testbed_sgp_and_gloo_allreduce_within_bound() -> None:
     from benchmarks.testbed.run import run_config
 
     rows = run_config(
-        4, [100], ["sgp", "gloo"], payload=2e6, ps_payload=1e6, compute=0.05, iterations=4, warmup=2,
+        4, [100], ["sgp", "gloo"], payload=2e6, compute=0.05, iterations=4, warmup=2,
         probe_sizes=(1e4, 1e5, 1e6, 2e6), probe_repeats=3, timeout=300,
     )
     try:

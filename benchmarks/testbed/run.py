@@ -53,17 +53,19 @@ WORKER = Path(__file__).resolve().with_name("worker.py")
 REPO = Path(__file__).resolve().parents[2]
 
 WORKLOADS: dict[str, dict[str, Any]] = {
-    # name: worker kind, simsgp settings, whether node 0 is slow
+    # name: worker kind, simsgp settings; optional: slow nodes, a fixed M, split (default True: one connection per direction)
     "sgp": {"kind": "sgp", "sets": ["algorithm.name=sgp"]},
     "ring": {"kind": "ring", "sets": ["algorithm.name=allreduce", "algorithm.collective=ring"]},
     "gloo": {"kind": "gloo", "sets": ["algorithm.name=allreduce", "algorithm.collective=ring"]},
     "ps": {"kind": "ps", "sets": ["algorithm.name=ps-sync", "algorithm.servers=1"]},
     "dpsgd": {"kind": "dpsgd", "sets": ["algorithm.name=dpsgd"]},
     "sgp-slow": {"kind": "sgp", "sets": ["algorithm.name=sgp"], "slow": {"0": 3.0}},
-    # SGP on gloo's own connections (one TCP connection per pair, both directions): not in the default set
+    # SGP on gloo's own connections (one TCP connection per pair, both directions: README, finding 1)
     "sgp-1conn": {"kind": "sgp", "sets": ["algorithm.name=sgp", "network.connections=one-per-pair"], "split": False},
+    # the parameter server with 1 MB messages (README, finding 3)
+    "ps-short": {"kind": "ps", "sets": ["algorithm.name=ps-sync", "algorithm.servers=1"], "payload": 1e6},
 }
-"""The workloads and the simsgp scenario each is compared with."""
+"""The workloads and the simsgp scenario each is compared with (``payload``: a fixed M, else ``--payload``)."""
 
 
 @dataclass
@@ -348,7 +350,6 @@ def run_config(
     rates_mbit: Sequence[float],
     workloads: Sequence[str],
     payload: float,
-    ps_payload: float,
     compute: float,
     iterations: int,
     warmup: int,
@@ -365,7 +366,7 @@ def run_config(
 ) -> list[Row]:
     """Build one testbed of ``nodes`` (+1 for ``ps``) hosts and return a :class:`Row` per rate and workload."""
     rows: list[Row] = []
-    hosts = nodes + 1 if "ps" in workloads else nodes
+    hosts = nodes + 1 if any(WORKLOADS[w]["kind"] == "ps" for w in workloads) else nodes
     extra_collectives = ("recursive-doubling", "halving-doubling")
     sampler = _CpuSampler()
     sampler.start()
@@ -387,7 +388,7 @@ def run_config(
                 for name in workloads:
                     spec = WORKLOADS[name]
                     plan.append({"name": name, "kind": spec["kind"], "nodes": nodes,
-                                 "payload": ps_payload if name == "ps" else payload, "compute": compute,
+                                 "payload": spec.get("payload", payload), "compute": compute,
                                  "slow": spec.get("slow", {}), "iterations": iterations, "warmup": warmup,
                                  "split": spec.get("split", True)})
                 before = tb.qdisc_stats()
@@ -408,7 +409,7 @@ def run_config(
                     if name == "sgp-1conn":
                         extra["serialized pairs"] = serialized_pairs_sgp_pace(nodes, compute, alpha, bandwidth,
                                                                               spec["payload"])
-                    if name == "ps":
+                    if spec["kind"] == "ps":
                         extra["fifo"] = fifo_ps_pace(nodes, compute, alpha, bandwidth, spec["payload"])
                         workers_ends = ends[name][:nodes]
                         spread = [max(e[k] for e in workers_ends) - min(e[k] for e in workers_ends)
@@ -449,9 +450,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.testbed", description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, nargs="+", default=[4, 8], help="worker counts (default 4 8)")
     parser.add_argument("--rates", type=float, nargs="+", default=[100, 400], help="NIC rates, Mbit/s (default 100 400)")
-    parser.add_argument("--workloads", default=",".join(w for w in WORKLOADS if w != "sgp-1conn"), help=f"comma-separated, of {', '.join(WORKLOADS)}")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help=f"comma-separated, of {', '.join(WORKLOADS)}")
     parser.add_argument("--payload", type=float, default=4e6, help="message bytes M (default 4e6)")
-    parser.add_argument("--ps-payload", type=float, default=1e6, help="M for ps (default 1e6: it moves N M each way)")
     parser.add_argument("--compute", type=float, default=0.1, help="emulated compute seconds per iteration (default 0.1)")
     parser.add_argument("--iterations", type=int, default=8, help="timed iterations (default 8)")
     parser.add_argument("--warmup", type=int, default=2, help="untimed iterations first (default 2)")
@@ -478,7 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[Row] = []
     try:
         for n in args.nodes:
-            rows += run_config(n, args.rates, workloads, args.payload, args.ps_payload, args.compute, args.iterations,
+            rows += run_config(n, args.rates, workloads, args.payload, args.compute, args.iterations,
                                args.warmup, slow_start_after_idle=args.slow_start_after_idle,
                                congestion_control=None if args.cc == "inherit" else args.cc,
                                burst_bytes=args.burst, gso_max_bytes=args.gso, queue_s=args.queue, child_qdisc=args.qdisc, log=sys.stdout)
