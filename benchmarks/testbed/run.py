@@ -298,26 +298,28 @@ def rendezvous_sgp_pace(nodes: int, compute: float, slow: dict[str, float], late
     return (last[-1] - last[warmup - 1]) / (iterations - warmup)
 
 
-def serialized_pairs_sgp_pace(nodes: int, compute: float, latency: float, bandwidth: float, payload: float) -> float:
+def serialized_pairs_sgp_pace(nodes: int, compute: float, latency: float, bandwidth: float, payload: float,
+                              iterations: int, warmup: int) -> float:
     """SGP's pace on gloo's own connections: an iteration whose pushes are pairwise exchanges takes 2 M / B.
 
     gloo's receiver notice queues behind the receiver's own outgoing message on the shared
-    connection, so r -> s and s -> r run one after the other (see README, finding 1).
+    connection, so r -> s and s -> r run one after the other (see README, finding 1). The
+    mean is over the timed iterations ``warmup + 1 .. warmup + iterations``, as measured.
 
     Examples
     --------
-    >>> round(serialized_pairs_sgp_pace(4, 0.1, 0.0, 1e7, 1e6), 4)  # offsets 1, 3, 2, 2: two of four pairwise
+    >>> round(serialized_pairs_sgp_pace(4, 0.1, 0.0, 1e7, 1e6, 4, 0), 4)  # offsets 1, 3, 2, 2: two of four pairwise
     0.25
     """
     from simsgp.graphs import make
 
     graph = make("dynamic-directed-exponential", nodes)
     total = 0.0
-    for t in range(graph.period):
+    for t in range(warmup, warmup + iterations):
         out = graph.out_peers(t)
         pairwise = all(out[out[i][0]][0] == i for i in range(nodes))
         total += compute + (2 if pairwise else 1) * (latency + payload / bandwidth)
-    return total / graph.period
+    return total / iterations
 
 
 def fifo_ps_pace(nodes: int, compute: float, latency: float, bandwidth: float, payload: float,
@@ -408,7 +410,7 @@ def run_config(
                                                                               bandwidth, spec["payload"])
                     if name == "sgp-1conn":
                         extra["serialized pairs"] = serialized_pairs_sgp_pace(nodes, compute, alpha, bandwidth,
-                                                                              spec["payload"])
+                                                                              spec["payload"], iterations, warmup)
                     if spec["kind"] == "ps":
                         extra["fifo"] = fifo_ps_pace(nodes, compute, alpha, bandwidth, spec["payload"])
                         workers_ends = ends[name][:nodes]
