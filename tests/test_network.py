@@ -162,9 +162,11 @@ def test_network_records_messages_only_when_asked(env):
     assert Network(env, star(2, 1.0, 0.0)).messages is None
 
 
-def test_network_same_pair_messages_go_in_order_over_one_connection(env):
-    """Two messages 0 -> 1 are serialized (one stream); a message 0 -> 2 shares the uplink fairly."""
-    net = Network(env, star(3, 100.0, 0.5))
+@pytest.mark.parametrize("one_per_pair", [False, True])
+def test_network_same_pair_messages_go_in_order_over_one_connection(env, one_per_pair):
+    """Two messages 0 -> 1 are serialized (one stream: the second starts as the first has left, also when the
+    connection carries both ways); a message 0 -> 2 shares the uplink fairly."""
+    net = Network(env, star(3, 100.0, 0.5), one_per_pair=one_per_pair)
     times = _deliveries(env, net, [(0.0, 0, 1, 100.0), (0.0, 0, 1, 100.0), (0.0, 0, 2, 100.0)])
     # first 0->1 and 0->2 share 100 B/s until t=2; then the second 0->1 runs alone
     assert times == {0: 2.5, 2: 2.5, 1: 3.5}
@@ -174,10 +176,10 @@ def test_network_same_pair_messages_go_in_order_over_one_connection(env):
 @pytest.mark.parametrize("one_per_pair", [False, True])
 def test_one_connection_per_pair_serialises_an_exchange(env, one_per_pair):
     """Two hosts send M to each other at once: both arrive after alpha + M/B on full-duplex connections; over one
-    connection per pair (gloo's) the second waits for the first to have left."""
+    connection per pair (gloo's) the second waits for the first to have arrived (its sender hears only then)."""
     net = Network(env, star(3, B, ALPHA), one_per_pair=one_per_pair)
     times = _deliveries(env, net, [(0.0, 0, 1, M), (0.0, 1, 0, M), (0.0, 2, 0, M)])
-    exchange = [ALPHA + 2 * M / B, ALPHA + M / B] if one_per_pair else [ALPHA + 2 * M / B, ALPHA + 2 * M / B]
+    exchange = [2 * (ALPHA + M / B), ALPHA + M / B] if one_per_pair else [ALPHA + 2 * M / B, ALPHA + 2 * M / B]
     # host 0's downlink carries 1 -> 0 and 2 -> 0: shared, or 2 -> 0 alone while 1 -> 0 waits its turn
     assert times[0] == pytest.approx(ALPHA + M / B, rel=1e-12)
     assert [times[1], times[2]] == pytest.approx(exchange, rel=1e-12)
@@ -185,8 +187,8 @@ def test_one_connection_per_pair_serialises_an_exchange(env, one_per_pair):
 
 def test_sgp_over_one_connection_per_pair_pays_twice_for_pairwise_rounds():
     """4 nodes cycle offsets 1, 3, 2, 2: in the two offset-2 rounds r and r + 2 push to each other, one after the
-    other over their one connection (the second leaves when the first has left, their latencies overlap), so a
-    period of four iterations takes 4 (c + t) + 2 M / B."""
+    other over their one connection (the second starts when the first has arrived), so a period of four iterations
+    takes 4 (c + t) + 2 t."""
     import simsgp
     from simsgp.scenario import from_dict
 
@@ -200,4 +202,4 @@ def test_sgp_over_one_connection_per_pair_pays_twice_for_pairwise_rounds():
             "task": {"payload": nbytes},
         })
         per_iteration = simsgp.run(scenario).summary["sim_time_per_iteration"]
-        assert per_iteration == pytest.approx(c + t + 0.5 * nbytes / bandwidth, rel=1e-12)
+        assert per_iteration == pytest.approx(c + 1.5 * t, rel=1e-12)

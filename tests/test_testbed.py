@@ -117,3 +117,17 @@ def test_the_testbed_command_refuses_unknown_workloads() -> None:
         env={**os.environ, "PYTHONPATH": str(REPO)}, check=False,
     )
     assert proc.returncode == 2 and "unknown workloads" in proc.stderr
+
+
+@pytest.mark.parametrize(("nodes", "bandwidth", "latency"), [(4, 12.05e6, 0.0), (8, 12.05e6, 0.0), (8, 48.5e6, 2.7e-4)])
+def test_the_testbeds_closed_forms_agree_with_simsgp(nodes: int, bandwidth: float, latency: float) -> None:
+    """The testbed's "serialized pairs" and rendezvous closed forms are the models simsgp runs, on the timed window."""
+    from benchmarks.testbed.run import predict, rendezvous_sgp_pace, serialized_pairs_sgp_pace
+
+    iterations, warmup = 8, 2
+    pairs = serialized_pairs_sgp_pace(nodes, 0.1, latency, bandwidth, 4e6, iterations, warmup)
+    assert predict("sgp-1conn", nodes, bandwidth, latency, 0.1, 4e6, iterations, warmup, rendezvous=True) == \
+        pytest.approx(pairs, rel=1e-9)
+    slow = {"0": 3.0}
+    assert predict("sgp-slow", nodes, bandwidth, latency, 0.1, 4e6, 60, 20, rendezvous=True) == \
+        pytest.approx(rendezvous_sgp_pace(nodes, 0.1, slow, latency, bandwidth, 4e6, 60, 20), rel=1e-9)

@@ -193,7 +193,8 @@ class NetworkConfig:
     )
     connections: str = setting(
         "one-per-direction", help='"one-per-pair": both directions between two hosts share one connection, a message '
-        "either way waiting for the one before it (gloo's TCP transport); default: one per direction",
+        "waiting for the one before it to have left (same way) or arrived (other way), as gloo's TCP transport; "
+        "default: one per direction",
     )
     eager_limit: float | None = setting(
         None, help="messages up to this size are eager (a send completes at once), larger ones rendezvous (start when "

@@ -90,9 +90,12 @@ class Network:
         every message; else messages of at most this many bytes are eager
         and larger ones rendezvous.
     one_per_pair : bool, default False
-        One connection carries both directions between two hosts, a message
-        either way waiting for the one before it (gloo's single TCP
-        connection per pair of ranks); by default each direction has its own.
+        One connection carries both directions between two hosts (gloo's
+        single TCP connection per pair of ranks, whose rendezvous notices
+        queue behind data): a message waits for the one before it, until it
+        has left when both go the same way, until it has arrived when they go
+        opposite ways (its sender hears only then). By default each direction
+        has its own connection.
 
     Attributes
     ----------
@@ -228,7 +231,7 @@ class Network:
         links = self.topology.route(src, dst)
         connection = _Connection(links, self.topology.latency(src, dst), min(self.capacity[link] for link in links))
         reverse = self._connections.get((dst, src)) if self.one_per_pair else None
-        if reverse is not None:  # one queue for both directions: a message waits for the one before it either way
+        if reverse is not None:  # one queue for both directions (see _end for when the next one starts)
             connection.queue = reverse.queue
         self._connections[src, dst] = connection
         return connection
@@ -344,8 +347,13 @@ class Network:
             queue = connection.queue
             queue.popleft()
             if queue:
-                self._start(queue[0], now)
-                touched.extend(queue[0].links)
+                following = queue[0]
+                if following.connection is connection or connection.latency <= 0:
+                    self._start(following, now)
+                    touched.extend(following.links)
+                else:  # the other way over one connection per pair: its sender hears of it once this one has arrived
+                    env.timeout(connection.latency).callbacks.append(
+                        lambda _, following=following: self._start_and_rate(following, env.now))
         return list(dict.fromkeys(touched))
 
 
