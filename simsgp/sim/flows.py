@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, cast
 
 import numpy as np
@@ -244,6 +245,10 @@ class Network:
         else:
             self._reshare(flow.links)
 
+    def _start_queued(self, flow: _Flow, _event: simpy.Event) -> None:
+        """Start ``flow``, the head of its connection's queue, when ``_event`` fires."""
+        self._start_and_rate(flow, self.env.now)
+
     def _start(self, flow: _Flow, now: float) -> bool:
         """Put ``flow`` on its links at ``now``; True when it is alone on every one of them.
 
@@ -352,8 +357,7 @@ class Network:
                     self._start(following, now)
                     touched.extend(following.links)
                 else:  # the other way over one connection per pair: its sender hears of it once this one has arrived
-                    env.timeout(connection.latency).callbacks.append(
-                        lambda _, following=following: self._start_and_rate(following, env.now))
+                    env.timeout(connection.latency).callbacks.append(partial(self._start_queued, following))
         return list(dict.fromkeys(touched))
 
 
