@@ -1,9 +1,9 @@
 """The emulated-cluster testbed (benchmarks/testbed/) and simsgp.probe.
 
 The testbed test builds 4 host namespaces on a bridge with 100 Mbit/s NICs, measures the
-link with simsgp.probe, runs SGP and gloo's allreduce over real TCP and checks simsgp's
-predicted seconds per iteration against the measured ones. It needs root, ``ip netns``,
-``tc`` and torch, and skips with the reason otherwise; it takes about 40 s.
+link with simsgp.probe, runs SGP, gloo's allreduce and a parameter server over real TCP and
+checks simsgp's predicted seconds per iteration against the measured ones. It needs root,
+``ip netns``, ``tc`` and torch, and skips with the reason otherwise; it takes about a minute.
 """
 
 from __future__ import annotations
@@ -82,27 +82,38 @@ def test_probe_under_torchrun_writes_the_documented_file(tmp_path: Path) -> None
 
 def test_namespaces_are_removed_after_an_error() -> None:
     _testbed_or_skip()
-    with pytest.raises(RuntimeError, match="boom"), Testbed(2, 100e6) as tb:
+    with pytest.raises(RuntimeError, match="boom"), Testbed(3, 100e6) as tb:
         assert set(tb.namespaces) <= set(list_namespaces())
         out = tb.exec(0, ["ip", "-4", "addr", "show", "dev", "eth0"]).stdout
         assert "10.213.0.1/24" in out
         assert "default" not in tb.exec(0, ["ip", "route"]).stdout
+        # the fair uplink: under the NIC's class, one class per other host (and one for the rest), each guaranteed a third
+        classes = tb.exec(0, ["tc", "class", "show", "dev", "eth0"]).stdout.splitlines()
+        leaves = [c for c in classes if "parent 1:1 " in c]
+        assert len(leaves) == 3 and all("rate 33333Kbit ceil 100Mbit" in c for c in leaves)
+        filters = tb.exec(0, ["tc", "filter", "show", "dev", "eth0"]).stdout
+        assert "0ad50002/ffffffff" in filters and "0ad50003/ffffffff" in filters and "0ad50001" not in filters
         raise RuntimeError("boom")
     assert list_namespaces() == []
 
 
+def test_testbed_refuses_an_unknown_uplink() -> None:
+    with pytest.raises(ValueError, match="uplink must be 'fair' or 'fifo', not 'fq'"):
+        Testbed(2, 100e6, uplink="fq")
+
+
 @pytest.mark.slow
-def test_testbed_sgp_and_gloo_allreduce_within_bound() -> None:
+def test_testbed_sgp_gloo_allreduce_and_ps_within_bound() -> None:
     pytest.importorskip("torch", reason="the testbed's workers need torch (pip install 'simsgp[torch]')")
     _testbed_or_skip()
     from benchmarks.testbed.run import run_config
 
     rows = run_config(
-        4, [100], ["sgp", "gloo"], payload=2e6, compute=0.05, iterations=4, warmup=2,
+        4, [100], ["sgp", "gloo", "ps"], payload=2e6, compute=0.05, iterations=4, warmup=2,
         probe_sizes=(1e4, 1e5, 1e6, 2e6), probe_repeats=3, timeout=300,
     )
     try:
-        assert [r.workload for r in rows] == ["sgp", "gloo"]
+        assert [r.workload for r in rows] == ["sgp", "gloo", "ps"]
         for row in rows:
             print(f"{row.workload}: measured {row.measured:.4f} s/iter, predicted {row.predicted:.4f} ({row.error:+.1%})")
             assert row.measured > 0.05 and row.predicted > 0.05

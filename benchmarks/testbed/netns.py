@@ -6,9 +6,13 @@
   ``eth0`` with address ``10.213.0.{i+1}/24`` (no default route: nothing leaves the testbed);
 - one switch namespace ``simsgp-tb-sw`` holding a Linux bridge ``br0`` and the other end
   ``p{i}`` of every host's veth pair;
-- a ``tbf`` qdisc on *both* ends of every veth pair: the host-side egress is the host's
-  uplink, the bridge-side egress its downlink. Each host so has a full-duplex NIC of rate
-  ``R`` on a non-blocking switch, which is what simsgp's ``star`` topology models.
+- a shaper of rate ``R`` on *both* ends of every veth pair: the host-side egress is the
+  host's uplink, the bridge-side egress its downlink. Each host so has a full-duplex NIC of
+  rate ``R`` on a non-blocking switch, which is what simsgp's ``star`` topology models. The
+  downlink (a switch port) is a ``tbf`` with a FIFO behind it. The uplink is by default
+  ``htb`` with one class per destination host sharing ``R`` round-robin: a host's own
+  queue in front of its NIC is fair between flows on real Linux hosts (``fq_codel``, the
+  default qdisc of current distributions, or ``fq``), which this kernel does not have.
 
 Everything is removed on exit, after errors, on SIGINT / SIGTERM (signal handlers) and at
 interpreter exit (atexit); leftovers of a crashed run are removed when a testbed starts.
@@ -117,7 +121,12 @@ class Testbed:
         (a full bucket is sent at once after an idle spell: ``burst / rate`` of free time)
         while the packet rate, and so the CPU load, stays low.
     queue_s
-            ``tbf`` ``latency``: the depth of tbf's own FIFO (used with ``child_qdisc="fifo"``).
+        Depth of the FIFO behind every shaper, seconds at ``rate_bps`` (``tbf``'s ``latency``
+        with ``child_qdisc="fifo"``; a ``bfifo`` per destination in a fair uplink).
+    uplink
+        The host's own egress queue: ``"fair"`` (default: an ``htb`` class and FIFO per
+        destination host, served round-robin in quanta of one GSO packet, as ``fq_codel``
+        serves flows) or ``"fifo"`` (one ``tbf`` FIFO for all, like the downlink).
     child_qdisc
         The queue behind the shaper: ``"fifo"`` (default: tbf's own byte FIFO of ``queue_s``)
         or a ``tc`` qdisc spec such as ``"fq_codel"`` where the kernel has it (this one has
@@ -152,6 +161,7 @@ class Testbed:
         gso_max_bytes: int = 32 * 1024,
         queue_s: float = 0.02,
         child_qdisc: str = "fifo",
+        uplink: str = "fair",
         ecn: int | None = None,
         slow_start_after_idle: int = 1,
         congestion_control: str | None = None,
@@ -166,6 +176,9 @@ class Testbed:
             raise ValueError(f"burst_bytes {burst_bytes} must exceed gso_max_bytes {gso_max_bytes} (+ headers)")
         self.queue_s = float(queue_s)
         self.child_qdisc = child_qdisc
+        if uplink not in ("fair", "fifo"):
+            raise ValueError(f"uplink must be 'fair' or 'fifo', not {uplink!r}")
+        self.uplink = uplink
         self.ecn = ecn
         self.slow_start_after_idle = int(slow_start_after_idle)
         self.congestion_control = congestion_control
@@ -205,11 +218,41 @@ class Testbed:
         if self.child_qdisc != "fifo":
             _run([*tc, "add", "dev", dev, "parent", "1:1", "handle", "10:", *self.child_qdisc.split()])
 
+    def _fair(self, i: int, rate_bps: float) -> None:
+        """Host ``i``'s uplink: ``htb`` at ``rate_bps``, one class + ``bfifo`` per other host, round-robin between them.
+
+        Each class is guaranteed an equal part of the rate and may borrow all of it, so
+        backlogged classes share the NIC equally and a lone one gets all of it; class
+        ``1:2`` takes what is not IPv4 to another host (ARP).
+        """
+        rate, burst = f"{int(rate_bps)}bit", str(self.burst_bytes)
+        others = [j for j in range(self.hosts) if j != i]
+        share = f"{max(int(rate_bps / (len(others) + 1)), 8000)}bit"
+        leaf = ["htb", "rate", share, "ceil", rate, "burst", burst, "cburst", burst,
+                "quantum", str(self.gso_max_bytes + 2048)]
+        limit = str(max(int(self.queue_s * rate_bps / 8), 2 * self.burst_bytes))
+        lines = ["qdisc add dev eth0 root handle 1: htb default 2",
+                 f"class add dev eth0 parent 1: classid 1:1 htb rate {rate} ceil {rate} burst {burst} cburst {burst}"]
+        for minor in [2] + [10 + j for j in others]:
+            lines += [f"class add dev eth0 parent 1:1 classid 1:{minor:x} {' '.join(leaf)}",
+                      f"qdisc add dev eth0 parent 1:{minor:x} handle {minor:x}: bfifo limit {limit}"]
+        lines += [f"filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dst {self.address(j)}/32 "
+                  f"flowid 1:{10 + j:x}" for j in others]
+        self.exec(i, ["tc", "qdisc", "del", "dev", "eth0", "root"], check=False)
+        proc = subprocess.run([*self.exec_prefix(i), "tc", "-batch", "-"], input="\n".join(lines),
+                              capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            why = " ".join(proc.stderr.split())[:300]
+            raise TestbedUnavailable(f"a fair uplink needs htb and the u32 classifier (else uplink='fifo'): {why}")
+
     def set_rate(self, rate_bps: float) -> None:
         """Reshape every NIC, both directions, to ``rate_bps`` bits per second (the namespaces stay)."""
         self.rate_bps = float(rate_bps)
         for i in range(self.hosts):
-            self._tbf(self.ns(i), "eth0", rate_bps)
+            if self.uplink == "fair":
+                self._fair(i, rate_bps)
+            else:
+                self._tbf(self.ns(i), "eth0", rate_bps)
             self._tbf(self.switch, f"p{i}", rate_bps)
 
     def _sysctl(self, ns: str, key: str, value: Any) -> None:

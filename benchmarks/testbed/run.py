@@ -16,7 +16,7 @@ Seconds per iteration, measured and predicted alike, are the steady-state pace o
 worker: (end of the last iteration - end of the last warm-up iteration) / timed iterations,
 the end of an iteration being when the last worker finishes it (simsgp: ``sim_time`` of a run
 with warm-up + timed iterations minus that of a run with the warm-up only). The testbed's conditions
-(reno, a 20 ms FIFO, 32 KiB GSO, one gloo group per direction) and why: README.md.
+(reno, a 20 ms FIFO, 32 KiB GSO, a fair queue in every host, one gloo group per direction) and why: README.md.
 
 Usage (root; from the repository root)::
 
@@ -363,6 +363,7 @@ def run_config(
     gso_max_bytes: int = 32 * 1024,
     queue_s: float = 0.02,
     child_qdisc: str = "fifo",
+    uplink: str = "fair",
     timeout: float = 600,
     log: Any = None,
 ) -> list[Row]:
@@ -375,7 +376,7 @@ def run_config(
     try:
         with Testbed(hosts, rates_mbit[0] * 1e6, slow_start_after_idle=slow_start_after_idle,
                      congestion_control=congestion_control, burst_bytes=burst_bytes, queue_s=queue_s,
-                     child_qdisc=child_qdisc, gso_max_bytes=gso_max_bytes) as tb, \
+                     child_qdisc=child_qdisc, uplink=uplink, gso_max_bytes=gso_max_bytes) as tb, \
                 tempfile.TemporaryDirectory(prefix="simsgp-tb-") as tmp:
             workdir = Path(tmp)
             os.chmod(workdir, 0o755)
@@ -465,6 +466,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--gso", type=int, default=32 * 1024, help="gso_max_size of every veth, bytes (default 32768)")
     parser.add_argument("--queue", type=float, default=0.02, help="depth of the tbf FIFO, seconds (default 0.02)")
     parser.add_argument("--qdisc", default="fifo", help="queue behind each shaper: fifo (default, tbf's own) or a tc qdisc")
+    parser.add_argument("--uplink", default="fair", choices=("fair", "fifo"),
+                        help="a host's own queue: fair between destinations (default, as fq_codel) or one FIFO")
     parser.add_argument("--json", default=None, help="also write the rows to this file")
     args = parser.parse_args(argv)
     workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
@@ -483,7 +486,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += run_config(n, args.rates, workloads, args.payload, args.compute, args.iterations,
                                args.warmup, slow_start_after_idle=args.slow_start_after_idle,
                                congestion_control=None if args.cc == "inherit" else args.cc,
-                               burst_bytes=args.burst, gso_max_bytes=args.gso, queue_s=args.queue, child_qdisc=args.qdisc, log=sys.stdout)
+                               burst_bytes=args.burst, gso_max_bytes=args.gso, queue_s=args.queue, child_qdisc=args.qdisc, uplink=args.uplink,
+                               log=sys.stdout)
     except TestbedUnavailable as exc:
         print(f"testbed unavailable: {exc}", file=sys.stderr)
         return 2
