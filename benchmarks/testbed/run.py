@@ -486,8 +486,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += run_config(n, args.rates, workloads, args.payload, args.compute, args.iterations,
                                args.warmup, slow_start_after_idle=args.slow_start_after_idle,
                                congestion_control=None if args.cc == "inherit" else args.cc,
-                               burst_bytes=args.burst, gso_max_bytes=args.gso, queue_s=args.queue, child_qdisc=args.qdisc, uplink=args.uplink,
-                               log=sys.stdout)
+                               burst_bytes=args.burst, gso_max_bytes=args.gso, queue_s=args.queue,
+                               child_qdisc=args.qdisc, uplink=args.uplink, log=sys.stdout)
     except TestbedUnavailable as exc:
         print(f"testbed unavailable: {exc}", file=sys.stderr)
         return 2
